@@ -1,0 +1,49 @@
+"""Money and time formatted as Canadians expect, in English and in Canadian French."""
+
+from __future__ import annotations
+
+from decimal import ROUND_DOWN, Decimal
+
+from babel.numbers import format_currency, format_decimal
+from django.utils import translation
+from django.utils.translation import gettext, ngettext
+from djmoney.money import Money
+
+BABEL_LOCALES = {"en": "en_CA", "fr": "fr_CA"}
+
+
+def babel_locale() -> str:
+    language = (translation.get_language() or "en").split("-")[0]
+    return BABEL_LOCALES.get(language, "en_CA")
+
+
+def money_format(value: Money | Decimal | int | None, *, cents: bool = True) -> str:
+    """"$1,500.00" in English, "1 500,00 $" (no-break spaces) in French."""
+    if value is None:
+        return ""
+    amount = value.amount if isinstance(value, Money) else Decimal(value)
+    text = format_currency(amount, "CAD", locale=babel_locale())
+    if not cents and amount == amount.to_integral_value():
+        # Whole dollars read better in headlines: "$2,000" / "2 000 $".
+        decimal_sign = "," if babel_locale() == "fr_CA" else "."
+        text = text.replace(f"{decimal_sign}00", "")
+    return text
+
+
+def number_format(value: Decimal | int, *, places: int = 1) -> str:
+    quantum = Decimal(1).scaleb(-places)
+    return format_decimal(Decimal(value).quantize(quantum), locale=babel_locale())
+
+
+def hours_format(hours: Decimal) -> str:
+    """Lawyer time as hours and whole minutes, rounded down so it never overstates."""
+    total_minutes = int((Decimal(hours) * 60).to_integral_value(ROUND_DOWN))
+    h, m = divmod(max(total_minutes, 0), 60)
+    if h and m:
+        return gettext("%(hours)s and %(minutes)s") % {
+            "hours": ngettext("%(n)d hour", "%(n)d hours", h) % {"n": h},
+            "minutes": ngettext("%(n)d minute", "%(n)d minutes", m) % {"n": m},
+        }
+    if h:
+        return ngettext("%(n)d hour", "%(n)d hours", h) % {"n": h}
+    return ngettext("%(n)d minute", "%(n)d minutes", m) % {"n": m}
