@@ -35,7 +35,8 @@ $(STAMP): requirements.txt requirements-dev.txt | check-python
 install: $(STAMP)
 
 messages: install
-	@if command -v msgfmt >/dev/null; then DEBUG=1 $(BIN)/python manage.py compilemessages --ignore=.venv -v0; \
+	@if [ ! -d locale ]; then true; \
+	elif command -v msgfmt >/dev/null; then DEBUG=1 $(BIN)/python manage.py compilemessages --ignore=.venv -v0; \
 	else echo "gettext (msgfmt) is not installed: pages stay in English. apt-get install gettext"; fi
 
 run: install messages
