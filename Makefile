@@ -11,7 +11,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help run test lint format worker bench messages install clean check-python
+.PHONY: help run test lint format worker bench messages messages-extract install clean check-python
 
 help:
 	@echo "make run     - set up everything and serve the demo campaign on http://127.0.0.1:8000"
@@ -39,6 +39,16 @@ messages: install
 	elif command -v msgfmt >/dev/null; then DEBUG=1 $(BIN)/python manage.py compilemessages --ignore=.venv -v0; \
 	else echo "gettext (msgfmt) is not installed: pages stay in English. apt-get install gettext"; fi
 
+# After adding or changing visible strings: extract them into the French catalog, translate every
+# empty entry in locale/fr/LC_MESSAGES/django.po (and clear any "fuzzy" flag), then `make messages`.
+# tests/campaign/test_i18n.py fails while any French entry is empty or fuzzy.
+messages-extract: install
+	TESTING=1 $(BIN)/python manage.py makemessages -l fr --no-obsolete --add-location=file \
+	  --ignore=.venv --ignore=tests --ignore=bench --ignore=staticfiles --ignore=test-artifacts \
+	  --ignore=docs
+	@echo "Now translate the empty (and fuzzy) entries; list them with:"
+	@echo "  $(BIN)/pytest tests/campaign/test_i18n.py -k every_french_entry"
+
 run: install messages
 	DEBUG=1 $(BIN)/python manage.py migrate --noinput
 	DEBUG=1 $(BIN)/python manage.py seed_demo
@@ -52,7 +62,7 @@ test: install messages
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy .
+	TESTING=1 $(BIN)/mypy .
 	TESTING=1 $(BIN)/python manage.py makemigrations --check --dry-run
 
 format: install

@@ -18,7 +18,7 @@ def babel_locale() -> str:
 
 
 def money_format(value: Money | Decimal | int | None, *, cents: bool = True) -> str:
-    """"$1,500.00" in English, "1 500,00 $" (no-break spaces) in French."""
+    """ "$1,500.00" in English, "1 500,00 $" (no-break spaces) in French."""
     if value is None:
         return ""
     amount = value.amount if isinstance(value, Money) else Decimal(value)
@@ -35,10 +35,19 @@ def number_format(value: Decimal | int, *, places: int = 1) -> str:
     return format_decimal(Decimal(value).quantize(quantum), locale=babel_locale())
 
 
+def percent_format(value: Decimal | int) -> str:
+    """A whole percentage, rounded down so 99.9% never reads as 100%: "112" / "1 120"."""
+    return format_decimal(Decimal(value).to_integral_value(ROUND_DOWN), locale=babel_locale())
+
+
 def hours_format(hours: Decimal) -> str:
     """Lawyer time as hours and whole minutes, rounded down so it never overstates."""
-    total_minutes = int((Decimal(hours) * 60).to_integral_value(ROUND_DOWN))
-    h, m = divmod(max(total_minutes, 0), 60)
+    return minutes_format(int((Decimal(hours) * 60).to_integral_value(ROUND_DOWN)))
+
+
+def minutes_format(total_minutes: int) -> str:
+    """ "6 hours and 43 minutes", "12 minutes", "1 hour"."""
+    h, m = divmod(max(int(total_minutes), 0), 60)
     if h and m:
         return gettext("%(hours)s and %(minutes)s") % {
             "hours": ngettext("%(n)d hour", "%(n)d hours", h) % {"n": h},

@@ -1,4 +1,4 @@
-"""Markdown written by the organizer, rendered and then sanitised: Markdown passes raw HTML through."""
+"""Markdown written by the organizer, rendered then sanitised: Markdown passes raw HTML through."""
 
 from __future__ import annotations
 

@@ -2,12 +2,36 @@
 
 from __future__ import annotations
 
+import logging
+import smtplib
+from collections.abc import Callable
+from datetime import timedelta
 from decimal import Decimal
 
+from django.conf import settings
+from django.core import mail, signing
+from django.core.mail import EmailMessage
 from django.db import transaction
-from django.utils import timezone
+from django.db.models import Sum
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 
-from .models import Campaign, Update, cad
+from .formatting import money_format
+from .models import (
+    Campaign,
+    DeliveryStatus,
+    GoalChange,
+    LegalCost,
+    Stage,
+    StageState,
+    Subscriber,
+    SubscriberState,
+    Update,
+    UpdateDelivery,
+    cad,
+)
+
+logger = logging.getLogger(__name__)
 
 DEMO_SLUG = "legal-defense-fund"
 
@@ -25,8 +49,8 @@ We are not taking this lying down. We have a lawyer, and we are going to answer 
 What is at stake is bigger than one forum. If we lose, the labels get a precedent to go after every
 peer-to-peer community in Canada. If we win, that precedent works for all of us.
 
-Without your help the choice is simple: close the site. Every dollar here goes to legal fees, and this
-page shows where each one goes. Stay tuned: updates will follow as the case moves.
+Without your help the choice is simple: close the site. Every dollar here goes to legal fees, and
+this page shows where each one goes. Stay tuned: updates will follow as the case moves.
 """
 
 DEMO_UPDATE = """\
@@ -53,8 +77,27 @@ def campaign_seed_demo() -> tuple[Campaign, bool]:
             "organizer_name": "The Maple Swarm administrator",
             "starts_on": timezone.localdate(),
             "is_active": True,
+            "member_count": 46000,
         },
     )
+    if not Stage.objects.filter(campaign=campaign).exists():
+        # The fight in stages: the answer is funded now; a trial only if the labels sue.
+        Stage.objects.create(
+            campaign=campaign,
+            position=1,
+            title="Answer to the cease-and-desist letters",
+            description="Our lawyer reviews the four letters and answers them.",
+            estimated_hours=Decimal("8"),
+            state=StageState.FUNDING,
+        )
+        Stage.objects.create(
+            campaign=campaign,
+            position=2,
+            title="Trial preparation",
+            description="Only if the labels sue: about 40 hours of work at $250 an hour.",
+            estimated_hours=Decimal("40"),
+            state=StageState.POSSIBLE,
+        )
     Update.objects.get_or_create(
         campaign=campaign,
         slug="letters-received",
@@ -65,4 +108,370 @@ def campaign_seed_demo() -> tuple[Campaign, bool]:
             "published_at": timezone.now(),
         },
     )
+    if not LegalCost.objects.filter(campaign=campaign).exists():
+        # The confirmed fees as a ledger line: 8 hours at $250 to answer the letters ($2,000).
+        LegalCost.objects.create(
+            campaign=campaign,
+            kind="retainer",
+            description="Retainer: answer to the cease-and-desist letters",
+            hours=Decimal("8.00"),
+            rate=cad(campaign.hourly_rate.amount),
+            amount=cad(Decimal("8.00") * campaign.hourly_rate.amount),
+        )
+        legal_cost_sync(campaign_id=campaign.pk, reason="Retainer recorded")
     return campaign, created
+
+
+MILESTONES = (25, 50, 75, 100)
+
+
+def milestones_reached(*, percent: Decimal) -> list[int]:
+    """The milestones (percent of the community goal) a total has reached."""
+    return [m for m in MILESTONES if percent >= m]
+
+
+def milestone_drafts_prepare(*, campaign: Campaign, percent: Decimal) -> list[int]:
+    """A draft update per milestone reached, for the organizer to edit and publish; idempotent.
+
+    Drafts are never shown until the organizer publishes them. The draft's slug names the milestone,
+    so a second crossing (after a refund dips the total) prepares nothing new.
+    """
+    reached = milestones_reached(percent=percent)
+    if not reached:
+        return []
+    slugs = {f"milestone-{m}": m for m in reached}
+    existing = set(
+        Update.objects.filter(campaign=campaign, slug__in=slugs).values_list("slug", flat=True)
+    )
+    created = []
+    # Drafts are written in the site's default language, whoever's payment crossed the line.
+    with translation.override(settings.LANGUAGE_CODE):
+        goal = money_format(campaign.community_goal)
+    for slug, milestone in slugs.items():
+        if slug in existing:
+            continue
+        title = (
+            f"We reached the community goal of {goal}!"
+            if milestone == 100
+            else f"{milestone}% of the community goal raised"
+        )
+        body = (
+            f"Thanks to you, {milestone}% of the {goal} asked of members has been raised.\n\n"
+            "(Draft prepared automatically: edit it, then tick *published*.)"
+        )
+        _, was_created = Update.objects.get_or_create(
+            campaign=campaign,
+            slug=slug,
+            defaults={"title": title, "body": body, "is_published": False},
+        )
+        if was_created:
+            created.append(milestone)
+    return created
+
+
+# --- Updates: editing, publishing, emailing ------------------------------------------------
+
+# A worker that stops between handing an email to the server and recording it leaves the delivery
+# "sending"; after this long it is reported failed and never retried, so nobody gets it twice.
+STALE_SENDING = timedelta(minutes=30)
+RESEND_CONFIRMATION_AFTER = timedelta(minutes=10)
+
+
+@transaction.atomic
+def update_save(*, update: Update, content_changed: bool) -> Update:
+    """Save an update from the admin; a visible post whose text changes is marked edited.
+
+    Once the update is visible (published and its time has come) its emails go out in the
+    background; a scheduled post is picked up by `updates_due` when its time comes.
+    """
+    previous = Update.objects.filter(pk=update.pk).first() if update.pk else None
+    if previous is not None and previous.is_visible and content_changed:
+        update.edited_at = timezone.now()
+    update.save()
+    if update.is_visible and update.fanout_started_at is None:
+        from .tasks import update_fanout
+
+        update_id = update.pk
+        transaction.on_commit(lambda: update_fanout.delay(update_id))
+    return update
+
+
+def updates_due() -> list[int]:
+    """Visible updates whose emails have not started: scheduled posts whose time has come."""
+    return list(
+        Update.objects.filter(
+            is_published=True, published_at__lte=timezone.now(), fanout_started_at__isnull=True
+        ).values_list("pk", flat=True)
+    )
+
+
+def update_fanout_start(*, update_id: int, batch_size: int) -> list[list[int]]:
+    """Make one delivery row per confirmed subscriber and return the pending ones in batches.
+
+    Safe to run again: the unique (update, subscriber) pair keeps one row each, and only pending
+    rows are returned, so a retried fan-out never queues a sent email again.
+    """
+    with transaction.atomic():
+        update = Update.objects.select_for_update().get(pk=update_id)
+        if not update.is_visible:
+            return []
+        if update.fanout_started_at is None:
+            update.fanout_started_at = timezone.now()
+            update.save(update_fields=["fanout_started_at"])
+        subscriber_ids = (
+            Subscriber.objects.filter(
+                campaign_id=update.campaign_id, state=SubscriberState.CONFIRMED
+            )
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        UpdateDelivery.objects.bulk_create(
+            [UpdateDelivery(update_id=update.pk, subscriber_id=pk) for pk in subscriber_ids],
+            batch_size=1000,
+            ignore_conflicts=True,
+        )
+    pending = list(
+        UpdateDelivery.objects.filter(update_id=update_id, status=DeliveryStatus.PENDING)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    return [pending[i : i + batch_size] for i in range(0, len(pending), batch_size)]
+
+
+def _delivery_claim(*, delivery_id: int) -> bool:
+    """Take one pending delivery; only one worker can win it, so it is sent at most once."""
+    return bool(
+        UpdateDelivery.objects.filter(pk=delivery_id, status=DeliveryStatus.PENDING).update(
+            status=DeliveryStatus.SENDING, claimed_at=timezone.now()
+        )
+    )
+
+
+def _delivery_finish(*, delivery_id: int, status: str, error: str = "") -> None:
+    UpdateDelivery.objects.filter(pk=delivery_id).update(
+        status=status,
+        error=error[:2000],
+        sent_at=timezone.now() if status == DeliveryStatus.SENT else None,
+    )
+
+
+def deliveries_send(
+    *,
+    delivery_ids: list[int],
+    build: Callable[[UpdateDelivery], EmailMessage],
+    mailer: str = "default",
+) -> dict[str, int]:
+    """Send a batch of update emails over one mail-server connection.
+
+    Each delivery is claimed before it is handed to the server and marked after, so a retry (or a
+    second worker) skips what is done. One refused address is marked failed and the batch goes on.
+    """
+    outcome = {"sent": 0, "failed": 0, "skipped": 0}
+    connection = mail.mailers[mailer]
+    with connection:
+        for delivery_id in delivery_ids:
+            if not _delivery_claim(delivery_id=delivery_id):
+                outcome["skipped"] += 1
+                continue
+            delivery = UpdateDelivery.objects.select_related("update__campaign", "subscriber").get(
+                pk=delivery_id
+            )
+            if delivery.subscriber.state != SubscriberState.CONFIRMED:
+                _delivery_finish(
+                    delivery_id=delivery_id,
+                    status=DeliveryStatus.FAILED,
+                    error="Not sent: unsubscribed before the email went out.",
+                )
+                outcome["failed"] += 1
+                continue
+            try:
+                connection.send_messages([build(delivery)])
+            except smtplib.SMTPServerDisconnected as error:
+                # The server hung up: this address failed; reconnect for the rest of the batch.
+                _delivery_finish(
+                    delivery_id=delivery_id, status=DeliveryStatus.FAILED, error=repr(error)
+                )
+                outcome["failed"] += 1
+                connection.close()
+                connection.open()
+                continue
+            except (smtplib.SMTPException, OSError, ValueError) as error:
+                logger.warning("Update email %s failed: %r", delivery_id, error)
+                _delivery_finish(
+                    delivery_id=delivery_id, status=DeliveryStatus.FAILED, error=repr(error)
+                )
+                outcome["failed"] += 1
+                continue
+            _delivery_finish(delivery_id=delivery_id, status=DeliveryStatus.SENT)
+            outcome["sent"] += 1
+    return outcome
+
+
+def deliveries_expire_stale(*, older_than: timedelta = STALE_SENDING) -> int:
+    """Report deliveries a stopped worker left half-done; they are not sent again (at most once)."""
+    return UpdateDelivery.objects.filter(
+        status=DeliveryStatus.SENDING, claimed_at__lt=timezone.now() - older_than
+    ).update(
+        status=DeliveryStatus.FAILED,
+        error="Interrupted: the worker stopped while sending. Not retried, to never send twice.",
+    )
+
+
+# --- Email subscriptions (double opt-in) ------------------------------------------------------
+
+CONFIRM_SALT = "campaign.subscriber.confirm"
+UNSUBSCRIBE_SALT = "campaign.subscriber.unsubscribe"
+CONFIRM_MAX_AGE = timedelta(days=7)
+
+
+def subscriber_confirm_token(*, subscriber: Subscriber) -> str:
+    return signing.dumps({"s": subscriber.pk, "e": subscriber.email}, salt=CONFIRM_SALT)
+
+
+def subscriber_unsubscribe_token(*, subscriber: Subscriber) -> str:
+    """A link that never expires: an old email must still let its reader unsubscribe."""
+    return signing.dumps({"s": subscriber.pk, "e": subscriber.email}, salt=UNSUBSCRIBE_SALT)
+
+
+def _subscriber_from(token: str, *, salt: str, max_age: timedelta | None = None) -> Subscriber:
+    """The subscriber a signed token names. Raises `signing.BadSignature` (expired included)."""
+    data = signing.loads(token, salt=salt, max_age=max_age)
+    if not isinstance(data, dict):
+        raise signing.BadSignature("Unexpected token.")
+    try:
+        subscriber_id = int(data.get("s"))  # type: ignore[arg-type]
+    except (TypeError, ValueError) as error:
+        raise signing.BadSignature("Unexpected token.") from error
+    subscriber = (
+        Subscriber.objects.select_for_update()
+        .filter(pk=subscriber_id, email=str(data.get("e") or ""))
+        .first()
+    )
+    if subscriber is None:
+        raise signing.BadSignature("No such subscription.")
+    return subscriber
+
+
+@transaction.atomic
+def subscriber_request(*, campaign: Campaign, email: str, language: str = "en") -> Subscriber:
+    """Ask for updates: a confirmation link goes out; nothing is sent until it is followed.
+
+    The answer is the same whether or not the address is known, so the form reveals nothing.
+    """
+    address = email.strip().lower()
+    subscriber, _ = Subscriber.objects.get_or_create(
+        campaign=campaign, email=address, defaults={"language": language}
+    )
+    subscriber = Subscriber.objects.select_for_update().get(pk=subscriber.pk)
+    if subscriber.state == SubscriberState.CONFIRMED:
+        return subscriber
+    now = timezone.now()
+    recently = subscriber.confirmation_sent_at and (
+        now - subscriber.confirmation_sent_at < RESEND_CONFIRMATION_AFTER
+    )
+    if recently and subscriber.state == SubscriberState.PENDING:
+        return subscriber  # one email per ten minutes, so the form cannot be used to flood
+    subscriber.state = SubscriberState.PENDING
+    subscriber.language = language
+    subscriber.confirmation_sent_at = now
+    subscriber.save(update_fields=["state", "language", "confirmation_sent_at"])
+    from .tasks import send_subscription_confirmation
+
+    subscriber_id = subscriber.pk
+    transaction.on_commit(lambda: send_subscription_confirmation.delay(subscriber_id))
+    return subscriber
+
+
+@transaction.atomic
+def subscriber_confirm(*, token: str) -> Subscriber:
+    """Follow the confirmation link. Raises `signing.BadSignature` for a bad or expired link."""
+    subscriber = _subscriber_from(token, salt=CONFIRM_SALT, max_age=CONFIRM_MAX_AGE)
+    if subscriber.state != SubscriberState.CONFIRMED:
+        subscriber.state = SubscriberState.CONFIRMED
+        subscriber.confirmed_at = timezone.now()
+        subscriber.unsubscribed_at = None
+        subscriber.save(update_fields=["state", "confirmed_at", "unsubscribed_at"])
+    return subscriber
+
+
+@transaction.atomic
+def subscriber_unsubscribe(*, token: str) -> Subscriber:
+    """One click from any email; no login. Raises `signing.BadSignature`."""
+    subscriber = _subscriber_from(token, salt=UNSUBSCRIBE_SALT)
+    if subscriber.state != SubscriberState.UNSUBSCRIBED:
+        subscriber.state = SubscriberState.UNSUBSCRIBED
+        subscriber.unsubscribed_at = timezone.now()
+        subscriber.save(update_fields=["state", "unsubscribed_at"])
+    return subscriber
+
+
+@transaction.atomic
+def subscriber_resubscribe(*, token: str) -> Subscriber:
+    """Undo an unsubscribe from the same signed link (it proves the address, as a confirmation)."""
+    subscriber = _subscriber_from(token, salt=UNSUBSCRIBE_SALT)
+    if subscriber.state != SubscriberState.CONFIRMED:
+        subscriber.state = SubscriberState.CONFIRMED
+        subscriber.confirmed_at = timezone.now()
+        subscriber.unsubscribed_at = None
+        subscriber.save(update_fields=["state", "confirmed_at", "unsubscribed_at"])
+    return subscriber
+
+
+# --- Legal-cost ledger ---------------------------------------------------------------------
+
+
+def _ledger_reason(entry: LegalCost, verb: str) -> str:
+    what = gettext("details private") if entry.is_private else entry.description
+    return f"{verb}: {what} ({money_format(entry.amount)})"[:300]
+
+
+@transaction.atomic
+def legal_cost_save(*, entry: LegalCost) -> LegalCost:
+    """Record or correct a ledger line; the campaign's legal cost follows, with a dated change."""
+    if entry.hours is None and entry.flat_amount is None:
+        raise ValueError("A ledger line needs hours or a flat amount.")
+    if entry.hours is not None and entry.rate is None:
+        entry.rate = cad(entry.campaign.hourly_rate.amount)
+    entry.amount = entry.computed_amount()
+    if entry.is_paid and entry.paid_on is None:
+        entry.paid_on = timezone.localdate()
+    if not entry.is_paid:
+        entry.paid_on = None
+    created = entry.pk is None
+    entry.save()
+    legal_cost_sync(
+        campaign_id=entry.campaign_id,
+        reason=_ledger_reason(entry, gettext("Recorded") if created else gettext("Corrected")),
+    )
+    return entry
+
+
+@transaction.atomic
+def legal_cost_delete(*, entry: LegalCost) -> None:
+    campaign_id = entry.campaign_id
+    reason = _ledger_reason(entry, gettext("Removed"))
+    entry.delete()
+    legal_cost_sync(campaign_id=campaign_id, reason=reason)
+
+
+def legal_cost_sync(*, campaign_id: int, reason: str) -> GoalChange | None:
+    """Make the campaign's total legal cost the ledger's sum, keeping a dated history.
+
+    An empty ledger leaves the figure the organizer typed: the ledger governs once it has a line.
+    """
+    campaign = Campaign.objects.select_for_update().get(pk=campaign_id)
+    lines = LegalCost.objects.filter(campaign_id=campaign_id)
+    if not lines.exists():
+        return None
+    total = cad(lines.aggregate(total=Sum("amount"))["total"] or 0)
+    if total == cad(campaign.legal_cost.amount):
+        return None
+    change = GoalChange.objects.create(
+        campaign=campaign,
+        old_legal_cost=cad(campaign.legal_cost.amount),
+        new_legal_cost=total,
+        reason=reason,
+    )
+    campaign.legal_cost = total
+    campaign.save(update_fields=["legal_cost", "updated_at"])
+    return change

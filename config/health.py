@@ -22,8 +22,9 @@ def _broker_ok() -> bool | None:
     from config.celery import app
 
     try:
-        with app.connection_for_write() as conn:
-            conn.ensure_connection(max_retries=1, timeout=2)
+        # The URL from settings, one attempt: a health check must answer fast, not retry.
+        with app.connection_for_write(settings.CELERY_BROKER_URL) as conn:
+            conn.ensure_connection(max_retries=1, interval_start=0, timeout=2)
         return True
     except Exception:  # an unreachable broker is reported, not raised
         return False

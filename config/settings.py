@@ -6,10 +6,17 @@ Every value has a safe development default so `make run` works on a fresh machin
 
 from __future__ import annotations
 
+import os
+import re
+from collections.abc import Callable
+from datetime import timedelta
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import Any
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -18,8 +25,17 @@ env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 
-def _env_or_fail(reader, name: str, **kwargs):  # type: ignore[no-untyped-def]
+_BOOL_WORDS = {"1", "0", "true", "false", "yes", "no", "on", "off", "y", "n", "t", "f", ""}
+
+
+def _env_or_fail[T](reader: Callable[..., T], name: str, **kwargs: Any) -> T:
     """Read one variable, turning a malformed value into a clear start-up error."""
+    raw = os.environ.get(name)
+    # django-environ reads any unknown word ("flase", "maybe") as False: refuse it instead.
+    if reader == env.bool and raw is not None and raw.strip().lower() not in _BOOL_WORDS:
+        raise ImproperlyConfigured(
+            f"Environment variable {name} is invalid: {raw!r} is not 1 or 0."
+        )
     try:
         return reader(name, **kwargs)
     except (ValueError, ImproperlyConfigured) as error:
@@ -29,11 +45,13 @@ def _env_or_fail(reader, name: str, **kwargs):  # type: ignore[no-untyped-def]
 DEBUG: bool = _env_or_fail(env.bool, "DEBUG", default=False)
 TESTING: bool = _env_or_fail(env.bool, "TESTING", default=False)
 
-_DEV_SECRET = "dev-insecure-secret-key-do-not-use-in-production-0123456789abcdef"
+_DEV_SECRET = "dev-insecure-secret-key-do-not-use-in-production-0123456789abcdef"  # noqa: S105
 SECRET_KEY: str = env.str("SECRET_KEY", default=_DEV_SECRET if (DEBUG or TESTING) else "")
 if not SECRET_KEY:
     raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
-if not (DEBUG or TESTING) and (SECRET_KEY == _DEV_SECRET or len(SECRET_KEY) < 50):
+if not (DEBUG or TESTING) and (
+    SECRET_KEY == _DEV_SECRET or len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5
+):
     raise ImproperlyConfigured("SECRET_KEY must be a unique value of 50 or more characters.")
 
 ALLOWED_HOSTS: list[str] = env.list(
@@ -47,7 +65,8 @@ CSRF_TRUSTED_ORIGINS: list[str] = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SITE_URL: str = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # Our admin site asks staff for a TOTP code when ADMIN_REQUIRE_OTP is on (config/admin.py).
+    "config.apps.CampaignAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -55,21 +74,32 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "axes",
+    "django_ratelimit",
     "djmoney",
+    "audit",
     "campaign",
     "donations",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    # A database outage answers 503 with a clear page (and makes Stripe retry webhooks), not a 500.
+    "config.errors.DatabaseUnavailableMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    "campaign.middleware.PreferredLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -84,8 +114,11 @@ TEMPLATES = [
             "context_processors": [
                 "django.template.context_processors.request",
                 "django.template.context_processors.i18n",
+                "django.template.context_processors.csp",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                # Last: per-visitor values become placeholders in cached pages (campaign/cache.py).
+                "campaign.cache.context_processor",
             ],
         },
     },
@@ -97,9 +130,17 @@ DATABASES = {
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_MAX_AGE"] = _env_or_fail(env.int, "CONN_MAX_AGE", default=0)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    # Fail fast when PostgreSQL is unreachable, so pages answer 503 instead of hanging.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "connect_timeout", _env_or_fail(env.int, "DB_CONNECT_TIMEOUT", default=5)
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {"default": _env_or_fail(env.cache, "CACHE_URL", default="locmemcache://campaign")}
+# Rendered public pages are cached and invalidated on change (campaign/cache.py). That needs a cache
+# every process shares: on by default only when CACHE_URL names one (Redis).
+PAGE_CACHE: bool = _env_or_fail(env.bool, "PAGE_CACHE", default=bool(env.str("CACHE_URL", "")))
 
 if TESTING:
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -137,6 +178,17 @@ CURRENCIES = ("CAD",)
 DEFAULT_CURRENCY = "CAD"
 DONATION_MIN_CAD = "2.00"
 DONATION_MAX_CAD = "10000.00"
+# Stripe's fee for Canadian cards, added on top of a gift when the donor chooses to cover it.
+STRIPE_FEE_PERCENT: str = env.str("STRIPE_FEE_PERCENT", default="2.9")
+STRIPE_FEE_FIXED_CAD: str = env.str("STRIPE_FEE_FIXED_CAD", default="0.30")
+try:
+    if not (0 <= Decimal(STRIPE_FEE_PERCENT) < 50 and 0 <= Decimal(STRIPE_FEE_FIXED_CAD) < 100):
+        raise InvalidOperation
+except InvalidOperation as _fee_error:
+    raise ImproperlyConfigured(
+        "STRIPE_FEE_PERCENT must be a percentage below 50 (e.g. 2.9) and STRIPE_FEE_FIXED_CAD "
+        "an amount in dollars (e.g. 0.30)."
+    ) from _fee_error
 
 # --- Payments ----------------------------------------------------------------------------
 STRIPE_SECRET_KEY: str = env.str("STRIPE_SECRET_KEY", default="")
@@ -177,9 +229,32 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_TIMEOUT = 3
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TIMEZONE = TIME_ZONE
+# An unreachable broker must not hold a webhook for long: the event is stored, and the sweep below
+# processes it when the enqueue fails.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5}
+# Celery's own beat (`celery -A config beat`, or `worker -B`): no database scheduler needed.
+CELERY_BEAT_SCHEDULE = {
+    "sweep-unprocessed-stripe-events": {
+        "task": "donations.tasks.sweep_unprocessed_events",
+        "schedule": 60.0,
+    },
+    "reconcile-stripe": {
+        "task": "donations.tasks.reconcile_stripe",
+        "schedule": _env_or_fail(env.float, "RECONCILE_EVERY_SECONDS", default=600.0),
+    },
+    "send-scheduled-updates": {"task": "campaign.tasks.updates_sweep", "schedule": 60.0},
+    # Missed all-or-nothing deadlines, pledge charges whose task was lost, cards still to detach.
+    "sweep-pledges": {"task": "donations.pledge_tasks.pledges_sweep", "schedule": 60.0},
+}
+# Update emails go out in batches of this many, each batch over one mail-server connection.
+UPDATE_EMAIL_BATCH_SIZE: int = _env_or_fail(env.int, "UPDATE_EMAIL_BATCH_SIZE", default=100)
+if UPDATE_EMAIL_BATCH_SIZE < 1:
+    raise ImproperlyConfigured("UPDATE_EMAIL_BATCH_SIZE must be 1 or more.")
 
 # --- Email -------------------------------------------------------------------------------
-DEFAULT_FROM_EMAIL: str = env.str("DEFAULT_FROM_EMAIL", default="Legal Defense Fund <fund@localhost>")
+DEFAULT_FROM_EMAIL: str = env.str(
+    "DEFAULT_FROM_EMAIL", default="Legal Defense Fund <fund@localhost>"
+)
 _email_url: str = env.str("EMAIL_URL", default="consolemail://" if (DEBUG or TESTING) else "")
 if not _email_url:
     raise ImproperlyConfigured("EMAIL_URL must be set when DEBUG is off (e.g. smtp+tls://...).")
@@ -219,6 +294,57 @@ X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 # Health checks come from the load balancer over plain HTTP.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_HTTPONLY = True
+
+# Content Security Policy (Django's own): scripts only from this site or with the request's nonce
+# (`<script nonce="{{ csp_nonce }}">`). Style attributes stay allowed for the progress bar's width.
+# Forms may send the member on to Stripe Checkout. Frames are refused except for views decorated
+# with `config.security.frame_embeddable` (the widget), which use EMBED_FRAME_ANCESTORS.
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF, CSP.NONCE],
+    "style-src": [CSP.SELF],
+    "style-src-attr": [CSP.UNSAFE_INLINE],
+    "img-src": [CSP.SELF, "data:"],
+    "font-src": [CSP.SELF],
+    "connect-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.SELF],
+    "form-action": [CSP.SELF, "https://checkout.stripe.com"],
+    "frame-ancestors": [CSP.NONE],
+}
+EMBED_FRAME_ANCESTORS: list[str] = env.list("EMBED_FRAME_ANCESTORS", default=["*"])
+
+# --- Abuse: card testing and admin logins ------------------------------------------------------
+# Starting a donation is limited per IP address and per browser session ("count/period", period in
+# s, m, h or d, e.g. "5/10m"). Counters live in the cache: use Redis (CACHE_URL=rediscache://...) in
+# production so every process shares them.
+DONATION_RATE_LIMIT: str = env.str("DONATION_RATE_LIMIT", default="5/10m")
+if not re.fullmatch(r"\d+/\d*[smhd]", DONATION_RATE_LIMIT):
+    raise ImproperlyConfigured("DONATION_RATE_LIMIT must look like 5/10m (count/period).")
+RATELIMIT_ENABLE: bool = _env_or_fail(env.bool, "RATELIMIT_ENABLE", default=True)
+# Behind a reverse proxy, the address to limit is in a header the proxy sets (e.g. HTTP_X_REAL_IP).
+RATELIMIT_IP_META_KEY: str | None = env.str("RATELIMIT_IP_META_KEY", default=None)
+if DEBUG or TESTING:
+    # The local-memory cache is fine for one development process; production must share counters.
+    SILENCED_SYSTEM_CHECKS = ["django_ratelimit.E003", "django_ratelimit.W001"]
+
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Admin logins: 5 failures from one address (or one name from one address) lock it for 30 minutes.
+# Off by default in tests, whose client logs in without a request; tests of the lock-out turn it on.
+AXES_ENABLED: bool = _env_or_fail(env.bool, "AXES_ENABLED", default=not TESTING)
+AXES_FAILURE_LIMIT: int = _env_or_fail(env.int, "AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=_env_or_fail(env.int, "AXES_COOLOFF_MINUTES", default=30))
+AXES_LOCKOUT_PARAMETERS = ["ip_address", ["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "admin/locked_out.html"
+# Staff must confirm a TOTP code (django-otp) to use the admin when this is on.
+ADMIN_REQUIRE_OTP: bool = _env_or_fail(env.bool, "ADMIN_REQUIRE_OTP", default=False)
+OTP_TOTP_ISSUER = "Legal defense fund"
 
 LOGGING = {
     "version": 1,
@@ -231,3 +357,10 @@ if DEBUG or TESTING:
     # Serve static files straight from the app folders: no collectstatic in development or tests.
     WHITENOISE_USE_FINDERS = True
     WHITENOISE_AUTOREFRESH = True
+
+# --- Benchmarks --------------------------------------------------------------------------
+# `make bench` (bench/run.py) turns this on: it adds the /bench/floor/ reference page and lifts the
+# rate limits so the load generator measures the code, not the limiter. Never set in production.
+BENCH: bool = _env_or_fail(env.bool, "BENCH", default=False)
+if BENCH:
+    RATELIMIT_ENABLE = False

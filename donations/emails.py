@@ -1,4 +1,4 @@
-"""Emails about donations, rendered from templates/emails/<name>-subject.txt|-body.txt|-body.html."""
+"""Emails about donations, from templates/emails/<name>-subject.txt|-body.txt|-body.html."""
 
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ from campaign.models import cad
 PRESET_AMOUNTS = (10, 25, 50, 100, 250)
 # Digits, optionally one decimal separator ("." or "," as in French) and at most two decimals.
 # Anything else (exponents, signs, NaN, thousands separators, letters) is refused outright.
-AMOUNT_PATTERN = re.compile(r"^\$?\s*(\d{1,7})(?:[.,](\d{1,2}))?\s*\$?$")
+AMOUNT_PATTERN = re.compile(r"^\$?\s*([0-9]{1,7})(?:[.,]([0-9]{1,2}))?\s*\$?$", re.ASCII)
 CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -23,7 +23,7 @@ def parse_amount(raw: str) -> Decimal:
         raise forms.ValidationError(_("Enter an amount."), code="required")
     match = AMOUNT_PATTERN.match(text)
     if not match:
-        if re.search(r"[.,]\d{3,}$", text):
+        if re.search(r"[.,][0-9]{3,}$", text):
             raise forms.ValidationError(
                 _("Use at most two decimals, like 25 or 25.50."), code="decimals"
             )
@@ -47,6 +47,20 @@ class CleanTextField(forms.CharField):
         return text
 
 
+SHOWN_AS_CHOICES = [
+    ("name", _("My name")),
+    ("nickname", _("A nickname")),
+    ("anonymous", _("Nothing: “Anonymous”")),
+]
+
+
+# Laid out by templates/campaign/_donor_choices.html and _cover_fees.html, not by the generic loop.
+GROUPED_FIELDS = (
+    "amount", "cover_fees", "shown_as", "display_name", "show_amount", "message", "website",
+)  # fmt: skip
+HONEYPOT_FIELD = "website"
+
+
 class DonationForm(forms.Form):
     amount = forms.CharField(
         label=_("Amount (CAD)"),
@@ -56,7 +70,7 @@ class DonationForm(forms.Form):
         ),
     )
     display_name = CleanTextField(
-        label=_("Name to show (optional)"),
+        label=_("Name or nickname to show"),
         max_length=80,
         required=False,
         widget=forms.TextInput(attrs={"autocomplete": "nickname"}),
@@ -67,7 +81,17 @@ class DonationForm(forms.Form):
         required=False,
         widget=forms.Textarea(attrs={"rows": 3, "maxlength": 500}),
     )
-    anonymous = forms.BooleanField(label=_("Give anonymously"), required=False)
+    cover_fees = forms.BooleanField(
+        label=_("Add the processing fee so the campaign receives my whole gift"),
+        required=False,
+    )
+    shown_as = forms.ChoiceField(
+        label=_("On the list of supporters, show"),
+        choices=SHOWN_AS_CHOICES,
+        initial="name",
+        required=False,
+        widget=forms.RadioSelect,
+    )
     show_amount = forms.BooleanField(
         label=_("Show my amount publicly"), required=False, initial=True
     )
@@ -77,6 +101,58 @@ class DonationForm(forms.Form):
         max_length=254,
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
+    subscribe = forms.BooleanField(
+        label=_("Email me the campaign's updates (we send a link to confirm first)"),
+        required=False,
+    )
+
+    # A honeypot against card-testing bots: hidden from people (templates/donations/_honeypot.html),
+    # filled in by bots that fill every field. A filled one refuses the form before any payment.
+    website = forms.CharField(
+        label=_("Leave this field empty"),
+        required=False,
+        max_length=200,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "tabindex": "-1"}),
+    )
+
+    def clean_subscribe(self) -> bool:
+        wanted = bool(self.cleaned_data.get("subscribe"))
+        if wanted and not self.cleaned_data.get("email") and "email" not in self.errors:
+            raise forms.ValidationError(
+                _("Enter your email above to get the updates."), code="email_missing"
+            )
+        return wanted
+
+    def clean_website(self) -> str:
+        if (self.cleaned_data.get("website") or "").strip():
+            self.add_error(
+                None,
+                forms.ValidationError(
+                    _("Your donation could not be started. Please try again."), code="honeypot"
+                ),
+            )
+        return ""
+
+    def extra_fields(self) -> list[forms.BoundField]:
+        """Fields the page does not lay out in its own groups (added by other features)."""
+        return [self[name] for name in self.fields if name not in GROUPED_FIELDS]
+
+    def clean(self) -> dict[str, object]:
+        data = super().clean() or {}
+        # "anonymous" is still accepted from older forms and scripts posting the plain checkbox.
+        shown_as = data.get("shown_as") or ("anonymous" if self.data.get("anonymous") else "")
+        data["anonymous"] = shown_as == "anonymous"
+        if data["anonymous"]:
+            data["display_name"] = ""
+        elif shown_as in ("name", "nickname") and not data.get("display_name"):
+            if "display_name" not in self.errors:
+                self.add_error(
+                    "display_name",
+                    forms.ValidationError(
+                        _("Enter the name to show, or choose “Anonymous”."), code="name_missing"
+                    ),
+                )
+        return data
 
     def clean_amount(self) -> Money:
         value = parse_amount(self.cleaned_data.get("amount", ""))

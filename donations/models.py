@@ -5,11 +5,12 @@ import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from djmoney.money import Money
 
-from campaign.models import Campaign, cad, money_field
+from campaign.models import Campaign, MoneyManager, cad, money_field
 
 ZERO = Decimal("0.00")
 
@@ -81,6 +82,20 @@ class Donation(models.Model):
     message = models.TextField(_("message"), max_length=500, blank=True)
     anonymous = models.BooleanField(_("anonymous"), default=False)
     show_amount = models.BooleanField(_("show amount publicly"), default=True)
+    message_hidden = models.BooleanField(
+        _("message hidden"),
+        default=False,
+        help_text=_("Hidden by a moderator: the message is no longer shown in public."),
+    )
+    covers_fees = models.BooleanField(
+        _("covers the fees"),
+        default=False,
+        help_text=_("The donor added the processing fee so the campaign nets the chosen gift."),
+    )
+    fee_covered = money_field(
+        verbose_name=_("fee covered"),
+        help_text=_("Part of the amount the donor added to cover the processing fee, in CAD."),
+    )
     email = models.EmailField(_("email"), blank=True)
     language = models.CharField(max_length=8, default="en", help_text=_("Language for emails."))
     # A hash of the normalized email, so donors are counted once without reading emails.
@@ -97,13 +112,25 @@ class Donation(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     confirmed_at = models.DateTimeField(null=True, blank=True, db_index=True)
     receipt_sent_at = models.DateTimeField(null=True, blank=True)
+    reference = models.CharField(
+        _("reference"),
+        max_length=120,
+        blank=True,
+        help_text=_("For offline gifts: cheque number, e-Transfer reference, receipt book page."),
+    )
+    dispute_id = models.CharField(max_length=255, blank=True)
+
+    # Not plain models.Manager(): see MoneyManager, or Money in filters and F() updates breaks.
+    objects = MoneyManager()
 
     class Meta:
         ordering = ["-created_at", "-id"]
         verbose_name = _("donation")
         verbose_name_plural = _("donations")
         constraints = [
-            models.CheckConstraint(condition=models.Q(amount__gt=0), name="donation_amount_positive"),
+            models.CheckConstraint(
+                condition=models.Q(amount__gt=0), name="donation_amount_positive"
+            ),
             models.CheckConstraint(
                 condition=models.Q(amount_refunded__gte=0)
                 & models.Q(amount_refunded__lte=models.F("amount")),
@@ -119,18 +146,24 @@ class Donation(models.Model):
         return f"{self.amount} ({self.get_state_display()})"
 
     def save(self, *args: object, **kwargs: object) -> None:
-        self.donor_key = donor_key_for(self.email)
+        # An erased donor (donations.privacy) keeps a random key with no email, so the donor count
+        # stays exact; only a real email sets the key.
+        if self.email or not self.donor_key.startswith(ERASED_KEY_PREFIX):
+            self.donor_key = donor_key_for(self.email)
         super().save(*args, **kwargs)  # type: ignore[arg-type]
 
     @property
     def is_counted(self) -> bool:
-        return (
-            self.state in (DonationState.CONFIRMED, DonationState.REFUNDED) and not self.flag
-        )
+        return self.state in (DonationState.CONFIRMED, DonationState.REFUNDED) and not self.flag
 
     @property
     def net_amount(self) -> Money:
         return cad(self.contribution().gross - self.contribution().refunded)
+
+    @property
+    def gift(self) -> Money:
+        """What the donor chose to give: the amount less any fee they added to cover."""
+        return cad(self.amount.amount - self.fee_covered.amount)
 
     @property
     def public_name(self) -> str:
@@ -158,6 +191,9 @@ class Donation(models.Model):
         )
 
 
+ERASED_KEY_PREFIX = "erased:"
+
+
 def donor_key_for(email: str) -> str:
     normalized = email.strip().lower()
     return hashlib.sha256(normalized.encode()).hexdigest() if normalized else ""
@@ -177,10 +213,14 @@ class CampaignTotals(models.Model):
     refunded = money_field(help_text=_("Refunded to donors."))
     disputed = money_field(help_text=_("Held or lost in card disputes."))
     fees = money_field(help_text=_("Payment processing fees."))
-    offline = money_field(help_text=_("Part of the gross received offline (cheque, cash, e-Transfer)."))
+    offline = money_field(
+        help_text=_("Part of the gross received offline (cheque, cash, e-Transfer).")
+    )
     donation_count = models.PositiveIntegerField(default=0)
     donor_count = models.PositiveIntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = MoneyManager()
 
     class Meta:
         verbose_name = _("campaign totals")
@@ -200,7 +240,7 @@ class CampaignTotals(models.Model):
 
 
 class DonorTally(models.Model):
-    """How many counted gifts one donor (by email hash) has in a campaign, for an exact donor count."""
+    """How many counted gifts one donor (by email hash) has in a campaign: an exact donor count."""
 
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE)
     donor_key = models.CharField(max_length=64)
@@ -210,6 +250,9 @@ class DonorTally(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["campaign", "donor_key"], name="donor_tally_unique")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.donor_key[:8]}: {self.counted}"
 
 
 class EventStatus(models.TextChoices):
@@ -246,3 +289,284 @@ class StripeEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} {self.stripe_id}"
+
+
+class OfflineGift(Donation):
+    """Gifts received outside Stripe (cheque, cash, Interac e-Transfer), recorded by the admin."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("offline gift")
+        verbose_name_plural = _("offline gifts")
+
+
+class RefundStatus(models.TextChoices):
+    REQUESTED = "requested", _("requested")
+    SUBMITTED = "submitted", _("sent to Stripe")
+    CONFIRMED = "confirmed", _("confirmed by Stripe")
+    FAILED = "failed", _("failed")
+
+
+class Refund(models.Model):
+    """A refund the admin asked for. Totals move only when Stripe's `charge.refunded` confirms."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    donation = models.ForeignKey(Donation, on_delete=models.PROTECT, related_name="refunds")
+    amount = money_field(verbose_name=_("amount"), help_text=_("Amount to give back, in CAD."))
+    reason = models.CharField(_("reason"), max_length=500)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    status = models.CharField(
+        _("status"),
+        max_length=10,
+        choices=RefundStatus.choices,
+        default=RefundStatus.REQUESTED,
+        help_text=_("Totals change only when Stripe confirms the refund."),
+    )
+    stripe_refund_id = models.CharField(max_length=255, blank=True)
+    error = models.TextField(blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = MoneyManager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("refund")
+        verbose_name_plural = _("refunds")
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="refund_amount_positive")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount} ({self.get_status_display()})"
+
+    @property
+    def idempotency_key(self) -> str:
+        return f"refund-{self.public_id}"
+
+
+class DailyRollup(models.Model):
+    """One campaign's totals moved on one day (local time), for the chart and the dashboard.
+
+    Changed in the same transaction as `CampaignTotals`, from the same contribution deltas.
+    """
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="daily_rollups")
+    day = models.DateField()
+    gross = money_field()
+    refunded = money_field()
+    disputed = money_field()
+    fees = money_field()
+    offline = money_field()
+    donation_count = models.IntegerField(default=0)
+
+    objects = MoneyManager()
+
+    class Meta:
+        ordering = ["day"]
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "day"], name="daily_rollup_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id} {self.day}"
+
+    @property
+    def raised(self) -> Decimal:
+        return self.gross.amount - self.refunded.amount - self.disputed.amount
+
+
+class AmountTally(models.Model):
+    """How many counted gifts keep each amount, so the median is read without scanning donations."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="amount_tallies")
+    amount = models.DecimalField(max_digits=14, decimal_places=2)
+    count = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "amount"], name="amount_tally_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount} × {self.count}"
+
+
+# --- Contingent pledges toward a possible stage, and the surplus at the case's end -----------
+
+
+class PledgeState(models.TextChoices):
+    SETUP = "setup", _("saving card")
+    PLEDGED = "pledged", _("pledged")
+    CHARGING = "charging", _("charging")
+    CHARGED = "charged", _("charged")
+    NEEDS_ACTION = "needs_action", _("needs action")
+    FAILED = "failed", _("failed")
+    CANCELLED = "cancelled", _("cancelled by the pledger")
+    RELEASED = "released", _("released")
+
+
+# Pledges that still promise money: what a stage shows as "pledged".
+PLEDGE_OPEN_STATES = (
+    PledgeState.PLEDGED,
+    PledgeState.CHARGING,
+    PledgeState.NEEDS_ACTION,
+    PledgeState.FAILED,
+)
+
+
+class Pledge(models.Model):
+    """A promise to give toward a possible stage, charged off session only if it goes ahead.
+
+    The card is saved through Checkout in setup mode. Charging moves the row, under a row lock,
+    pledged → charging → charged / needs_action / failed; the Stripe call in between carries an
+    idempotency key derived from the pledge, so a retried task or a dead worker never charges twice.
+    The money counts only through `donation`, when Stripe's payment_intent.succeeded arrives.
+    """
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    stage = models.ForeignKey("campaign.Stage", on_delete=models.PROTECT, related_name="pledges")
+    amount = money_field(verbose_name=_("amount"), help_text=_("Charged only if the stage starts."))
+    state = models.CharField(
+        _("state"),
+        max_length=12,
+        choices=PledgeState.choices,
+        default=PledgeState.SETUP,
+        help_text=_("Charged means Stripe accepted the payment; the totals follow the webhook."),
+    )
+    email = models.EmailField(_("email"))
+    display_name = models.CharField(_("display name"), max_length=80, blank=True)
+    anonymous = models.BooleanField(_("anonymous"), default=False)
+    language = models.CharField(max_length=8, default="en")
+    checkout_session_id = models.CharField(max_length=255, blank=True, db_index=True)
+    customer_id = models.CharField(max_length=255, blank=True)
+    payment_method_id = models.CharField(max_length=255, blank=True)
+    payment_intent_id = models.CharField(max_length=255, blank=True, db_index=True)
+    donation = models.OneToOneField(
+        Donation, null=True, blank=True, on_delete=models.PROTECT, related_name="pledge"
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    pledged_at = models.DateTimeField(null=True, blank=True)
+    charge_started_at = models.DateTimeField(null=True, blank=True)
+    charged_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    confirmation_sent_at = models.DateTimeField(null=True, blank=True)
+    outcome_sent_at = models.DateTimeField(null=True, blank=True)
+    detached_at = models.DateTimeField(null=True, blank=True)
+
+    objects = MoneyManager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("pledge")
+        verbose_name_plural = _("pledges")
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="pledge_amount_positive"),
+        ]
+        indexes = [models.Index(fields=["stage", "state"], name="pledge_stage_state_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.amount} ({self.get_state_display()})"
+
+    @property
+    def public_name(self) -> str:
+        if self.anonymous or not self.display_name.strip():
+            return str(_("Anonymous"))
+        return self.display_name
+
+
+class ClosureState(models.TextChoices):
+    REFUNDING = "refunding", _("refunding")
+    DONE = "done", _("done")
+
+
+class CaseClosure(models.Model):
+    """The case is over: the final accounts, frozen when the admin confirmed them."""
+
+    campaign = models.OneToOneField(Campaign, on_delete=models.PROTECT, related_name="closure")
+    rule = models.CharField(max_length=8, help_text=_("The surplus rule in force at closing."))
+    cause = models.CharField(max_length=200, blank=True)
+    raised = money_field(
+        help_text=_("Kept from donations at closing: gross less refunds, disputes.")
+    )
+    fees = money_field(help_text=_("Processing fees paid."))
+    spent = money_field(help_text=_("Legal costs paid, the sum of the stages' spent amounts."))
+    recovered = money_field(help_text=_("Money recovered from the other side (costs awarded)."))
+    surplus = money_field(help_text=_("raised − fees + recovered − spent, never negative."))
+    refunded = money_field(help_text=_("Part of the surplus returned to donors."))
+    given = money_field(help_text=_("Part of the surplus given to the named cause."))
+    state = models.CharField(max_length=10, choices=ClosureState.choices)
+    closed_at = models.DateTimeField(auto_now_add=True)
+    closed_by = models.CharField(max_length=150, blank=True)
+
+    objects = MoneyManager()
+
+    class Meta:
+        verbose_name = _("case closure")
+        verbose_name_plural = _("case closures")
+
+    def __str__(self) -> str:
+        return f"Closure of {self.campaign_id}"
+
+    @property
+    def balance(self) -> Money:
+        """What is left once everything is accounted for: zero when the books are right."""
+        return cad(
+            self.raised.amount
+            - self.fees.amount
+            + self.recovered.amount
+            - self.spent.amount
+            - self.refunded.amount
+            - self.given.amount
+        )
+
+
+class ShareState(models.TextChoices):
+    PENDING = "pending", _("pending")
+    REQUESTED = "requested", _("refund requested")  # its Refund row tells sent/confirmed/failed
+    FAILED = "failed", _("failed")
+    MANUAL = "manual", _("to repay by hand")
+
+
+class SurplusShare(models.Model):
+    """One gift's share of the surplus, refunded through the gateway or repaid by hand (offline)."""
+
+    closure = models.ForeignKey(CaseClosure, on_delete=models.CASCADE, related_name="shares")
+    donation = models.ForeignKey(Donation, on_delete=models.PROTECT, related_name="surplus_shares")
+    amount = money_field(help_text=_("Exact share in CAD (largest remainder method)."))
+    state = models.CharField(max_length=10, choices=ShareState.choices, default=ShareState.PENDING)
+    refund = models.OneToOneField(
+        "donations.Refund",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="surplus_share",
+        help_text=_("The refund sent through the gateway, with its outcome."),
+    )
+    error = models.CharField(max_length=500, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = MoneyManager()
+
+    class Meta:
+        ordering = ["closure", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["closure", "donation"], name="surplus_share_once"),
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="surplus_share_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount} → {self.donation_id} ({self.outcome})"
+
+    @property
+    def outcome(self) -> str:
+        """What became of the share: the refund's status once one was requested."""
+        if self.refund is not None:
+            return str(self.refund.status)
+        return str(self.state)

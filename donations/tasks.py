@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import logging
 
 from celery import shared_task
-from django.utils import timezone
 
-from . import emails, services
-from .models import EventStatus, StripeEvent
+from . import emails, recovery, services
+from .models import EventStatus
 
-RETRY_BACKOFF_SECONDS = (5, 15, 60, 300, 900, 3600)
+logger = logging.getLogger(__name__)
+
+# Short first steps: an event that outran the payment it refers to (a dispute or refund before
+# the completion) usually succeeds seconds later.
+RETRY_BACKOFF_SECONDS = (2, 5, 15, 60, 300, 900, 3600)
 
 
 @shared_task(bind=True, acks_late=True, max_retries=len(RETRY_BACKOFF_SECONDS))
@@ -33,19 +36,61 @@ def send_receipt(self, donation_id: int) -> bool:  # type: ignore[no-untyped-def
         raise self.retry(exc=error) from error
 
 
+def event_enqueue(event_id: int) -> bool:
+    """Queue an event's processing; a broker failure is logged, never raised (the sweep retries)."""
+    try:
+        process_stripe_event.delay(event_id)
+    except Exception:  # any broker error: the event is stored, the sweep picks it up
+        logger.exception("Could not enqueue Stripe event %s; the sweep will process it", event_id)
+        return False
+    return True
+
+
 @shared_task(acks_late=True)
 def sweep_unprocessed_events(older_than_seconds: int = 60) -> int:
     """Process events whose task was lost (broker down at enqueue time, worker killed)."""
-    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
-    ids = list(
-        StripeEvent.objects.filter(
-            status__in=(EventStatus.RECEIVED, EventStatus.FAILED),
-            received_at__lte=cutoff,
-            attempts__lt=20,
-        )
-        .order_by("received_at")
-        .values_list("pk", flat=True)[:500]
-    )
-    for event_id in ids:
-        services.event_process(event_id=event_id)
-    return len(ids)
+    return recovery.events_sweep(older_than_seconds=older_than_seconds)
+
+
+@shared_task(acks_late=True)
+def reconcile_stripe(lookback_hours: int = 72) -> dict[str, int]:
+    """Ask Stripe for what the webhooks may have missed, and expire abandoned checkouts."""
+    return recovery.reconcile(lookback_seconds=lookback_hours * 3600).as_dict()
+
+
+@shared_task(bind=True, acks_late=True, max_retries=len(RETRY_BACKOFF_SECONDS))
+def fetch_fee(self, donation_id: int) -> bool:  # type: ignore[no-untyped-def]
+    """Record Stripe's fee from the balance transaction; it may take a moment to exist."""
+    from . import gateway
+
+    try:
+        donation = services.donation_fee_record(donation_id=donation_id)
+    except gateway.GatewayError as error:
+        logger.warning("Fee for donation %s not available yet: %s", donation_id, error)
+        if self.request.is_eager:
+            return False
+        countdown = RETRY_BACKOFF_SECONDS[min(self.request.retries, len(RETRY_BACKOFF_SECONDS) - 1)]
+        raise self.retry(countdown=countdown) from error
+    if not donation.fee.amount and not self.request.is_eager:
+        countdown = RETRY_BACKOFF_SECONDS[min(self.request.retries, len(RETRY_BACKOFF_SECONDS) - 1)]
+        raise self.retry(countdown=countdown)
+    return bool(donation.fee.amount)
+
+
+@shared_task(bind=True, acks_late=True, max_retries=len(RETRY_BACKOFF_SECONDS))
+def submit_refund(self, refund_id: int) -> str:  # type: ignore[no-untyped-def]
+    """Send an admin's refund to Stripe with its idempotency key; retried on failure."""
+    from . import gateway
+
+    try:
+        return str(services.refund_submit(refund_id=refund_id).status)
+    except gateway.GatewayError as error:
+        if self.request.is_eager or self.request.retries >= self.max_retries:
+            services.refund_give_up(refund_id=refund_id, error=str(error))
+            return "failed"
+        countdown = RETRY_BACKOFF_SECONDS[min(self.request.retries, len(RETRY_BACKOFF_SECONDS) - 1)]
+        raise self.retry(countdown=countdown) from error
+
+
+# Pledge and surplus tasks live in their own module; importing it registers them with the worker.
+from . import pledge_tasks  # noqa: E402, F401

@@ -1,18 +1,22 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
+from django.core.exceptions import NON_FIELD_ERRORS
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods, require_POST
 
-from campaign.formatting import hours_format
+from campaign import services as campaign_services
+from campaign.formatting import minutes_format
 from campaign.models import Campaign
 from campaign.pages import campaign_page
 
-from . import gateway, selectors, services
+from . import abuse, gateway, selectors, services
 from .forms import DonationForm
 from .models import Donation, DonationState
 
@@ -30,25 +34,27 @@ def _donation_or_404(public_id: object) -> Donation:
     return donation
 
 
-@require_POST
-def donate(request: HttpRequest, slug: str) -> HttpResponse:
-    campaign = get_object_or_404(Campaign, slug=slug)
-    form = DonationForm(request.POST)
-    if not campaign.is_active:
-        form.add_error(None, "This campaign no longer accepts donations.")
-    if not form.is_valid():
-        return campaign_page(request, campaign=campaign, form=form, status=400)
-    data = form.cleaned_data
-    donation = services.donation_start(
-        campaign=campaign,
-        amount=data["amount"],
-        display_name=data["display_name"],
-        message=data["message"],
-        anonymous=data["anonymous"],
-        show_amount=data["show_amount"],
-        email=data["email"],
-        language=translation.get_language() or "en",
+def _rate_limited(
+    request: HttpRequest, campaign: Campaign | None, wait_seconds: int
+) -> HttpResponse:
+    """429 with when to try again: card-testing bots stop here, before any payment request."""
+    logger.warning("Donation attempts rate-limited for %s", request.META.get("REMOTE_ADDR"))
+    minutes = max(1, -(-wait_seconds // 60))
+    response = render(
+        request,
+        "donations/rate_limited.html",
+        {
+            "campaign": campaign,
+            "wait_minutes": minutes,
+            "retry_at": timezone.localtime() + timedelta(seconds=wait_seconds),
+        },
+        status=429,
     )
+    response["Retry-After"] = str(wait_seconds)
+    return response
+
+
+def _checkout_redirect(request: HttpRequest, donation: Donation) -> HttpResponse:
     thanks = reverse("donations:thanks", kwargs={"public_id": donation.public_id})
     cancel = reverse("donations:cancelled", kwargs={"public_id": donation.public_id})
     try:
@@ -59,14 +65,64 @@ def donate(request: HttpRequest, slug: str) -> HttpResponse:
             locale="fr" if (translation.get_language() or "").startswith("fr") else "en",
         )
     except gateway.GatewayError as error:
+        # The pending donation stays: reconciliation finds it if Stripe did open a session, and
+        # "Try again" reuses it with the same idempotency key.
         logger.error("Checkout for donation %s failed: %s", donation.pk, error)
         return render(
             request,
             "donations/unavailable.html",
-            {"campaign": campaign, "donation": donation},
+            {"campaign": donation.campaign, "donation": donation},
             status=503,
         )
     return SeeOther(checkout.url)
+
+
+@require_POST
+def donate(request: HttpRequest, slug: str) -> HttpResponse:
+    campaign = get_object_or_404(Campaign, slug=slug)
+    wait = abuse.donation_wait_seconds(request, count=False)
+    if wait:
+        return _rate_limited(request, campaign, wait)
+    form = DonationForm(request.POST)
+    if not campaign.is_active:
+        form.add_error(None, gettext("This campaign no longer accepts donations."))
+    if not form.is_valid():
+        if form.has_error(NON_FIELD_ERRORS, "honeypot"):
+            logger.warning("Honeypot filled on %s from %s", slug, request.META.get("REMOTE_ADDR"))
+        return campaign_page(request, campaign=campaign, form=form, status=400)
+    wait = abuse.donation_wait_seconds(request, count=True)
+    if wait:
+        return _rate_limited(request, campaign, wait)
+    data = form.cleaned_data
+    donation = services.donation_start(
+        campaign=campaign,
+        amount=data["amount"],
+        display_name=data["display_name"],
+        message=data["message"],
+        anonymous=data["anonymous"],
+        show_amount=data["show_amount"],
+        email=data["email"],
+        language=translation.get_language() or "en",
+        cover_fees=data.get("cover_fees", False),
+    )
+    if data.get("subscribe") and data["email"]:
+        campaign_services.subscriber_request(
+            campaign=campaign, email=data["email"], language=translation.get_language() or "en"
+        )
+    return _checkout_redirect(request, donation)
+
+
+@require_POST
+def checkout_retry(request: HttpRequest, public_id: object) -> HttpResponse:
+    """ "Try again" after the payment service failed: the same pending donation, the same
+    idempotency key, so a session Stripe opened despite the error is reused, never doubled."""
+    donation = _donation_or_404(public_id)
+    if donation.state != DonationState.PENDING or gateway.is_demo():
+        return redirect(donation.campaign.get_absolute_url())
+    wait = abuse.donation_wait_seconds(request, count=True)
+    if wait:
+        return _rate_limited(request, donation.campaign, wait)
+    return _checkout_redirect(request, donation)
 
 
 @require_http_methods(["GET", "POST"])
@@ -89,9 +145,11 @@ def demo_checkout(request: HttpRequest, public_id: object) -> HttpResponse:
 def thanks(request: HttpRequest, public_id: object) -> HttpResponse:
     donation = _donation_or_404(public_id)
     session_id = request.GET.get("session_id", "")
-    waiting = (DonationState.PENDING, DonationState.PROCESSING, DonationState.CANCELLED)
+    # A cancelled donation is still asked about: the member may have gone back and paid.
+    unconfirmed = (DonationState.PENDING, DonationState.PROCESSING, DonationState.CANCELLED)
+    waiting = (DonationState.PENDING, DonationState.PROCESSING)
     if (
-        donation.state in waiting
+        donation.state in unconfirmed
         and not gateway.is_demo()
         and session_id
         and session_id == donation.checkout_session_id
@@ -110,7 +168,7 @@ def thanks(request: HttpRequest, public_id: object) -> HttpResponse:
             "donation": donation,
             "campaign": donation.campaign,
             "confirmed": donation.is_counted,
-            "buys": hours_format(donation.campaign.hours_for(donation.amount)),
+            "buys": minutes_format(donation.campaign.minutes_for(donation.amount)),
             "waiting": donation.state in waiting and not donation.flag,
         },
     )

@@ -10,6 +10,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from . import gateway, services
+from .models import EventStatus
+from .tasks import event_enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -30,4 +32,9 @@ def stripe_webhook(request: HttpRequest) -> HttpResponse:
     headers = {name: request.headers.get(name, "") for name in KEPT_HEADERS}
     with transaction.atomic():
         event, created = services.event_record(payload=payload, headers=headers)
+        if not created and event.status in (EventStatus.RECEIVED, EventStatus.FAILED):
+            # Stripe redelivers what it thinks failed: let the redelivery retry an event whose
+            # task was lost or failed. Processing is idempotent, so a double run is harmless.
+            event_id = event.pk
+            transaction.on_commit(lambda: event_enqueue(event_id))
     return JsonResponse({"received": True, "duplicate": not created, "status": event.status})

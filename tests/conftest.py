@@ -29,7 +29,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if "postgres" in item.keywords and not on_postgres:
             item.add_marker(pytest.mark.skip(reason="needs PostgreSQL: set DATABASE_URL (CI does)"))
         if "worker" in item.keywords and not has_broker:
-            item.add_marker(pytest.mark.skip(reason="needs a broker: set CELERY_BROKER_URL (CI does)"))
+            item.add_marker(
+                pytest.mark.skip(reason="needs a broker: set CELERY_BROKER_URL (CI does)")
+            )
 
 
 @pytest.fixture(autouse=True)
@@ -48,16 +50,19 @@ def _isolated_settings(settings: Any) -> None:
     settings.STRIPE_SECRET_KEY = ""
     settings.STRIPE_WEBHOOK_SECRETS = [WEBHOOK_SECRET]
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    # Donation rate limits would trip over tests that donate many times; their own tests
+    # (tests/security/test_card_testing.py) turn them on with a cleared cache.
+    settings.RATELIMIT_ENABLE = False
 
 
 @pytest.fixture
 def campaign(db: None) -> Campaign:
-    return CampaignFactory(slug="legal-defense-fund")
+    return CampaignFactory.create(slug="legal-defense-fund")
 
 
 @pytest.fixture
 def admin_user(db: None) -> Any:
-    return UserFactory(username="admin", is_staff=True, is_superuser=True)
+    return UserFactory.create(username="admin", is_staff=True, is_superuser=True)
 
 
 @pytest.fixture
@@ -81,7 +86,7 @@ def donor(db: None) -> dict[str, str]:
 
 @pytest.fixture
 def outsider(db: None) -> Any:
-    return UserFactory(username="outsider", is_staff=False)
+    return UserFactory.create(username="outsider", is_staff=False)
 
 
 @pytest.fixture(scope="session")
@@ -105,7 +110,7 @@ def stripe_fake(stripe_server: StripeFake, settings: Any) -> StripeFake:
 
 def confirmed_donation(campaign: Campaign, amount: str = "25.00", **fields: Any) -> Donation:
     """A donation confirmed through the real fulfilment service, as a paid checkout would be."""
-    donation = DonationFactory(campaign=campaign, amount=cad(Decimal(amount)), **fields)
+    donation = DonationFactory.create(campaign=campaign, amount=cad(Decimal(amount)), **fields)
     services.donation_fulfil(
         result=gateway.CheckoutResult(
             session_id=f"cs_{donation.public_id}",
@@ -120,7 +125,13 @@ def confirmed_donation(campaign: Campaign, amount: str = "25.00", **fields: Any)
     return donation
 
 
-def post_event(client: Client, event: dict[str, Any], *, secret: str = WEBHOOK_SECRET, timestamp: int | None = None) -> Any:
+def post_event(
+    client: Client,
+    event: dict[str, Any],
+    *,
+    secret: str = WEBHOOK_SECRET,
+    timestamp: int | None = None,
+) -> Any:
     payload = json.dumps(event).encode()
     return client.post(
         "/stripe/webhook/",

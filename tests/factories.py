@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import factory
 from django.contrib.auth import get_user_model
@@ -10,7 +11,7 @@ from campaign.models import Campaign, Update, cad
 from donations.models import Channel, Donation, DonationState
 
 
-class UserFactory(factory.django.DjangoModelFactory):
+class UserFactory(factory.django.DjangoModelFactory[Any]):
     class Meta:
         model = get_user_model()
         django_get_or_create = ("username",)
@@ -20,7 +21,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     password = factory.django.Password("correct horse battery staple")
 
 
-class CampaignFactory(factory.django.DjangoModelFactory):
+class CampaignFactory(factory.django.DjangoModelFactory[Campaign]):
     class Meta:
         model = Campaign
 
@@ -33,7 +34,7 @@ class CampaignFactory(factory.django.DjangoModelFactory):
     is_active = True
 
 
-class UpdateFactory(factory.django.DjangoModelFactory):
+class UpdateFactory(factory.django.DjangoModelFactory[Update]):
     class Meta:
         model = Update
 
@@ -45,7 +46,7 @@ class UpdateFactory(factory.django.DjangoModelFactory):
     published_at = factory.LazyFunction(timezone.now)
 
 
-class DonationFactory(factory.django.DjangoModelFactory):
+class DonationFactory(factory.django.DjangoModelFactory[Donation]):
     """A pending donation; use the services (or `confirmed_donation`) to make it count."""
 
     class Meta:

@@ -18,6 +18,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from .stripe_fake_cards import SavedCardsMixin
+
 API_VERSION = "2026-10-28.endive"
 
 
@@ -58,7 +60,7 @@ def unflatten(pairs: list[tuple[str, str]]) -> dict[str, Any]:
     return root
 
 
-class StripeFake:
+class StripeFake(SavedCardsMixin):
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.counter = itertools.count(1)
@@ -71,7 +73,7 @@ class StripeFake:
     @property
     def url(self) -> str:
         host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     def start(self) -> StripeFake:
         self.thread.start()
@@ -87,10 +89,12 @@ class StripeFake:
             self.sessions: dict[str, dict[str, Any]] = {}
             self.charges: dict[str, dict[str, Any]] = {}
             self.refunds: dict[str, dict[str, Any]] = {}
+            self.balance_transactions: dict[str, dict[str, Any]] = {}
             self.events: list[dict[str, Any]] = []
             self.idempotent: dict[str, tuple[int, dict[str, Any]]] = {}
             self.failures: list[tuple[int, str]] = []  # (status, error type) for the next calls
             self.delay_seconds = 0.0
+            self.cards_reset()
 
     def fail_next(self, status: int = 500, error_type: str = "api_error", times: int = 1) -> None:
         self.failures.extend([(status, error_type)] * times)
@@ -131,7 +135,58 @@ class StripeFake:
             "balance_transaction": self.new_id("txn"),
         }
         self.charges[charge["id"]] = charge
+        self.balance_transactions[charge["balance_transaction"]] = {
+            "id": charge["balance_transaction"],
+            "object": "balance_transaction",
+            "amount": charge["amount"],
+            "currency": charge["currency"],
+            "fee": stripe_fee_cents(charge["amount"]),
+            "net": charge["amount"] - stripe_fee_cents(charge["amount"]),
+            "source": charge["id"],
+            "status": "pending",
+            "type": "charge",
+        }
         return charge
+
+    def dispute(self, charge_id: str, *, status: str = "needs_response") -> dict[str, Any]:
+        """A dispute object as `charge.dispute.*` events carry it."""
+        with self.lock:
+            charge = self.charges[charge_id]
+            return {
+                "id": f"dp_{charge_id}",
+                "object": "dispute",
+                "amount": charge["amount"] - charge["amount_refunded"],
+                "charge": charge_id,
+                "currency": charge["currency"],
+                "payment_intent": charge["payment_intent"],
+                "reason": "fraudulent",
+                "status": status,
+            }
+
+    def _payment_intent(self, pi: str, expand: list[str]) -> tuple[int, dict[str, Any]]:
+        charge = next((c for c in self.charges.values() if c["payment_intent"] == pi), None)
+        if charge is None and not any(
+            s.get("payment_intent") == pi for s in self.sessions.values()
+        ):
+            return 404, _error(
+                "invalid_request_error", f"No such payment_intent: '{pi}'", code="resource_missing"
+            )
+        latest: Any = charge["id"] if charge else None
+        if charge and any(e.startswith("latest_charge") for e in expand):
+            latest = dict(charge)
+            if "latest_charge.balance_transaction" in expand:
+                latest["balance_transaction"] = self.balance_transactions.get(
+                    charge["balance_transaction"]
+                )
+        intent = {
+            "id": pi,
+            "object": "payment_intent",
+            "amount": charge["amount"] if charge else None,
+            "currency": charge["currency"] if charge else "cad",
+            "latest_charge": latest,
+            "status": "succeeded" if charge else "requires_payment_method",
+        }
+        return 200, intent
 
     def charge_for_session(self, session_id: str) -> dict[str, Any]:
         with self.lock:
@@ -146,7 +201,9 @@ class StripeFake:
             charge["refunded"] = charge["amount_refunded"] >= charge["amount"]
             return json.loads(json.dumps(charge))
 
-    def event(self, event_type: str, obj: dict[str, Any], *, created: int | None = None) -> dict[str, Any]:
+    def event(
+        self, event_type: str, obj: dict[str, Any], *, created: int | None = None
+    ) -> dict[str, Any]:
         """An event as Stripe would post it, also listed by `GET /v1/events`."""
         event = {
             "id": self.new_id("evt"),
@@ -167,7 +224,9 @@ class StripeFake:
         return [r for r in self.requests if r["method"] == method and r["path"] == path]
 
     # --- the API ------------------------------------------------------------------------
-    def handle(self, method: str, path: str, params: dict[str, Any], headers: dict[str, str]) -> tuple[int, dict[str, Any]]:
+    def handle(
+        self, method: str, path: str, params: dict[str, Any], headers: dict[str, str]
+    ) -> tuple[int, dict[str, Any]]:
         if not headers.get("authorization", "").startswith("Bearer sk_"):
             return 401, _error("invalid_request_error", "Invalid API Key provided.")
         key = headers.get("idempotency-key")
@@ -182,23 +241,41 @@ class StripeFake:
         return result
 
     def _route(self, method: str, path: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        routed = self.cards_route(method, path, params)  # saved cards: tests/stripe_fake_cards.py
+        if routed is not None:
+            return routed
         m = re.fullmatch(r"/v1/checkout/sessions(?:/([\w-]+))?", path)
         if m and method == "POST" and not m.group(1):
             return self._session_create(params)
         if m and method == "GET" and m.group(1):
             session = self.sessions.get(m.group(1))
             if session is None:
-                return 404, _error("invalid_request_error", f"No such checkout.session: '{m.group(1)}'", code="resource_missing")
+                return 404, _error(
+                    "invalid_request_error",
+                    f"No such checkout.session: '{m.group(1)}'",
+                    code="resource_missing",
+                )
             return 200, session
         if m and method == "GET":
-            return 200, _list("/v1/checkout/sessions", list(reversed(self.sessions.values())), params)
+            sessions = _created_since(list(reversed(self.sessions.values())), params)
+            return 200, _list("/v1/checkout/sessions", sessions, params)
         if path == "/v1/events" and method == "GET":
             events = sorted(self.events, key=lambda e: e["created"], reverse=True)
             if "type" in params:
                 events = [e for e in events if e["type"] == params["type"]]
+            if params.get("types"):
+                wanted = set(params["types"])
+                events = [e for e in events if e["type"] in wanted]
+            events = _created_since(events, params)
             return 200, _list("/v1/events", events, params)
         if path == "/v1/refunds" and method == "POST":
             return self._refund_create(params)
+        m = re.fullmatch(r"/v1/payment_intents/([\w-]+)", path)
+        if m and method == "GET":
+            return self._payment_intent(m.group(1), list(params.get("expand") or []))
+        m = re.fullmatch(r"/v1/balance_transactions/([\w-]+)", path)
+        if m and method == "GET" and m.group(1) in self.balance_transactions:
+            return 200, self.balance_transactions[m.group(1)]
         return 404, _error("invalid_request_error", f"Unrecognized request URL ({method}: {path}).")
 
     def _session_create(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
@@ -208,9 +285,15 @@ class StripeFake:
             amount = int(price["unit_amount"]) * int(items[0].get("quantity", 1))
             currency = price["currency"]
         except (IndexError, KeyError, ValueError):
-            return 400, _error("invalid_request_error", "Missing required param: line_items.", param="line_items")
+            return 400, _error(
+                "invalid_request_error", "Missing required param: line_items.", param="line_items"
+            )
         if amount < 50:
-            return 400, _error("invalid_request_error", "Amount must be at least 50 cents.", param="line_items[0][price_data][unit_amount]")
+            return 400, _error(
+                "invalid_request_error",
+                "Amount must be at least 50 cents.",
+                param="line_items[0][price_data][unit_amount]",
+            )
         session_id = self.new_id("cs")
         session = {
             "id": session_id,
@@ -243,12 +326,23 @@ class StripeFake:
         if params.get("charge"):
             charge = self.charges.get(params["charge"])
         elif params.get("payment_intent"):
-            charge = next((c for c in self.charges.values() if c["payment_intent"] == params["payment_intent"]), None)
+            charge = next(
+                (
+                    c
+                    for c in self.charges.values()
+                    if c["payment_intent"] == params["payment_intent"]
+                ),
+                None,
+            )
         if charge is None:
             return 404, _error("invalid_request_error", "No such charge.", code="resource_missing")
         amount = int(params.get("amount") or charge["amount"] - charge["amount_refunded"])
         if amount <= 0 or charge["amount_refunded"] + amount > charge["amount"]:
-            return 400, _error("invalid_request_error", "Refund amount is greater than unrefunded amount on charge.", code="amount_too_large")
+            return 400, _error(
+                "invalid_request_error",
+                "Refund amount is greater than unrefunded amount on charge.",
+                code="amount_too_large",
+            )
         self.refund(charge["id"], amount)
         refund = {
             "id": self.new_id("re"),
@@ -281,7 +375,15 @@ class StripeFake:
                 params = unflatten(pairs)
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 with fake.lock:
-                    fake.requests.append({"method": method, "path": split.path, "params": params, "headers": headers, "raw": body})
+                    fake.requests.append(
+                        {
+                            "method": method,
+                            "path": split.path,
+                            "params": params,
+                            "headers": headers,
+                            "raw": body,
+                        }
+                    )
                 if fake.delay_seconds:
                     time.sleep(fake.delay_seconds)
                 status, payload = fake.handle(method, split.path, params, headers)
@@ -306,8 +408,21 @@ class StripeFake:
         return Handler
 
 
+def stripe_fee_cents(amount: int) -> int:
+    """Stripe's Canadian card fee, 2.9 % + 30¢, rounded half up to the cent."""
+    return (amount * 29 + 500) // 1000 + 30
+
+
 def _error(kind: str, message: str, **extra: Any) -> dict[str, Any]:
     return {"error": {"type": kind, "message": message, **extra}}
+
+
+def _created_since(items: list[dict[str, Any]], params: dict[str, Any]) -> list[dict[str, Any]]:
+    """Stripe's `created[gte]` list filter."""
+    created = params.get("created")
+    if isinstance(created, dict) and created.get("gte"):
+        return [i for i in items if int(i.get("created") or 0) >= int(created["gte"])]
+    return items
 
 
 def _list(url: str, items: list[dict[str, Any]], params: dict[str, Any]) -> dict[str, Any]:
@@ -315,6 +430,10 @@ def _list(url: str, items: list[dict[str, Any]], params: dict[str, Any]) -> dict
     start = 0
     if params.get("starting_after"):
         ids = [i["id"] for i in items]
-        start = ids.index(params["starting_after"]) + 1 if params["starting_after"] in ids else len(items)
+        start = (
+            ids.index(params["starting_after"]) + 1
+            if params["starting_after"] in ids
+            else len(items)
+        )
     page = items[start : start + limit]
     return {"object": "list", "url": url, "has_more": start + limit < len(items), "data": page}

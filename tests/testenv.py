@@ -1,4 +1,4 @@
-"""Loaded by pytest before Django's settings (`-p tests.testenv`): test-only environment defaults."""
+"""Loaded by pytest before Django's settings (`-p tests.testenv`): test-only environment."""
 
 import os
 

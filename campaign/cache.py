@@ -1,0 +1,221 @@
+"""Public pages kept rendered in the shared cache, dropped whenever anything they show changes.
+
+Everyone reads the campaign page and totals.json; they change only when a donation counts, is
+refunded or edited, or the organizer edits the campaign or an update. So each page is rendered once
+per change and served from the cache in between.
+
+Invalidation is a *generation* number in the cache: every key includes it, and a change increments
+it (on commit). A render that read the database before a change stores its result under the old
+generation, which nobody reads any more, so a stale page can never be served after the change is
+committed. Entries for one key never change, which lets each process also keep a small local copy
+and skip fetching the page from Redis on every request.
+
+A *scheduled* update becomes visible with no write at that moment; the periodic
+sweep (`campaign.tasks.updates_sweep`, every minute) saves it as its emails start: that drops them.
+
+After a change, one thread per process renders the new page while the others keep serving the
+previous one for those few milliseconds, instead of every thread rendering it at once.
+
+Per-visitor parts (the CSRF token, the CSP nonce) are rendered as placeholders and filled in for
+each request (`personalise`). The cache is only used when `settings.PAGE_CACHE` is on, which needs
+a cache shared by every process (Redis): with a per-process cache a worker's invalidation would not
+reach the web processes.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models import Model
+from django.db.models.signals import post_delete, post_save
+from django.http import HttpRequest, HttpResponse
+from django.middleware.csp import get_nonce
+from django.middleware.csrf import get_token
+from django.utils import translation
+
+GENERATION_KEY = "pages:generation"
+PAGE_TTL_SECONDS = 3600
+LOCAL_MAX_ENTRIES = 256
+
+CSRF_PLACEHOLDER = "__CSRF_TOKEN_PLACEHOLDER__"
+NONCE_PLACEHOLDER = "__CSP_NONCE_PLACEHOLDER__"
+
+# How long a process trusts the generation it last read. Reading it costs a Redis round trip per
+# request, as much as the rest of a cached page; profiling showed that wait was half of the page's
+# time. So another process's change shows within this delay (the process making the change sees it
+# at once), well inside the 10-15 s the pages already let browsers cache them.
+GENERATION_SECONDS = 1.0
+
+# Entries are immutable for a given key (the key carries the generation), so a local copy is safe.
+_local: dict[str, Any] = {}
+_latest: dict[str, tuple[str, Any]] = {}  # the newest copy of each page, whatever its generation
+_build_lock = threading.Lock()
+_generation_seen: tuple[float, int] | None = None
+
+
+def enabled() -> bool:
+    return bool(getattr(settings, "PAGE_CACHE", False))
+
+
+def _generation() -> int:
+    """The current generation, asked of the shared cache at most every `GENERATION_SECONDS`."""
+    global _generation_seen
+    now = time.monotonic()
+    if _generation_seen is not None and now - _generation_seen[0] < GENERATION_SECONDS:
+        return _generation_seen[1]
+    value = cache.get(GENERATION_KEY)
+    if value is None:
+        # Start from the clock, not 1: after Redis loses the key, old local copies keyed under a
+        # small number must not match again.
+        cache.add(GENERATION_KEY, time.time_ns(), timeout=None)
+        value = cache.get(GENERATION_KEY) or 0
+    _generation_seen = (now, int(value))
+    return int(value)
+
+
+def page_key(*parts: str) -> str:
+    """The key for one page, read before the page's data so a concurrent change cannot go stale."""
+    return ":".join(["page", str(_generation()), *parts])
+
+
+def cached[T](key: str, build: Callable[[], T | None]) -> T | None:
+    """The value stored under `key`, built (and stored) on a miss. `None` is never stored."""
+    if key in _local:
+        return _local[key]  # type: ignore[no-any-return]
+    page = key.split(":", 2)[-1]  # the same page in any generation
+    previous = _latest.get(page)
+    # One render per process at a time; the other threads serve the previous version meanwhile.
+    if not _build_lock.acquire(blocking=previous is None):
+        return previous[1]  # type: ignore[index,no-any-return]
+    try:
+        if key in _local:
+            return _local[key]  # type: ignore[no-any-return]
+        value = cache.get(key)
+        if value is None:
+            value = build()
+            if value is None:
+                return None
+            cache.set(key, value, timeout=PAGE_TTL_SECONDS)
+        if len(_local) >= LOCAL_MAX_ENTRIES:
+            _local.clear()
+            _latest.clear()
+        _local[key] = value
+        _latest[page] = (key, value)
+        return value  # type: ignore[no-any-return]
+    finally:
+        _build_lock.release()
+
+
+def pages_invalidate() -> None:
+    """Make every cached page stale now."""
+    global _generation_seen
+    _generation_seen = None
+    try:
+        cache.incr(GENERATION_KEY)
+    except ValueError:  # the key is gone (evicted, flushed): a fresh clock value is new anyway
+        cache.set(GENERATION_KEY, time.time_ns(), timeout=None)
+
+
+def pages_invalidate_on_commit() -> None:
+    """Invalidate once the current transaction commits (at once outside a transaction)."""
+    if enabled():
+        transaction.on_commit(pages_invalidate)
+
+
+def placeholders() -> dict[str, str]:
+    """Template context that renders the per-visitor parts as placeholders."""
+    return {"csrf_token": CSRF_PLACEHOLDER, "csp_nonce": NONCE_PLACEHOLDER}
+
+
+def context_processor(request: HttpRequest) -> dict[str, str]:
+    """Listed last in TEMPLATES: while a page is rendered for the cache, the per-visitor values
+    become placeholders (`personalise` fills them in for each visitor)."""
+    return placeholders() if getattr(request, "page_cache_build", False) else {}
+
+
+View = Callable[..., HttpResponse]
+
+
+def cached_response(name: str) -> Callable[[View], View]:
+    """Serve a public GET view from the cache, rendered once per change (see the module's doc).
+
+    Only anonymous requests without a query string are cached (nothing personal or attacker-chosen
+    is stored for everyone); a response that is not a plain 200 or sets cookies is never stored.
+    """
+
+    def decorator(view: View) -> View:
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if not enabled() or request.GET or request.user.is_authenticated:
+                return view(request, *args, **kwargs)
+            parts = [str(a) for a in args] + [f"{k}={v}" for k, v in sorted(kwargs.items())]
+            key = page_key(name, translation.get_language() or "", *parts)
+            fresh: list[HttpResponse] = []
+
+            def build() -> tuple[bytes, list[tuple[str, str]]] | None:
+                request.page_cache_build = True  # type: ignore[attr-defined]
+                try:
+                    response = view(request, *args, **kwargs)
+                finally:
+                    request.page_cache_build = False  # type: ignore[attr-defined]
+                fresh.append(response)
+                if response.status_code != 200 or response.streaming or response.cookies:
+                    return None
+                return response.content, list(response.headers.items())
+
+            entry = cached(key, build)
+            if entry is None:
+                return fresh[0]
+            content, headers = entry
+            if CSRF_PLACEHOLDER.encode() in content or NONCE_PLACEHOLDER.encode() in content:
+                content = personalise(content.decode(), request).encode()
+            return HttpResponse(content, headers=dict(headers))
+
+        return wrapped
+
+    return decorator
+
+
+def personalise(html: str, request: HttpRequest) -> str:
+    """Fill this visitor's CSRF token and CSP nonce into a cached page."""
+    if CSRF_PLACEHOLDER in html:
+        html = html.replace(CSRF_PLACEHOLDER, get_token(request))
+    if NONCE_PLACEHOLDER in html:
+        nonce = get_nonce(request)
+        html = html.replace(NONCE_PLACEHOLDER, str(nonce) if nonce is not None else "")
+    return html
+
+
+# Models saved often that no public page shows: their writes must not drop the cached pages.
+IGNORED_MODELS = frozenset(
+    {
+        "donations.stripeevent",
+        "donations.donortally",
+        "campaign.subscriber",
+        "campaign.updatedelivery",
+    }
+)
+PAGE_APPS = frozenset({"campaign", "donations"})
+
+
+def model_changed(sender: type[Model], instance: Model, **kwargs: object) -> None:
+    """Signal receiver: any write to what public pages show drops them once it commits."""
+    meta = sender._meta
+    if meta.app_label not in PAGE_APPS or meta.label_lower in IGNORED_MODELS:
+        return
+    # A pending donation is invisible until paid: starting one (the donation rush) changes nothing.
+    if getattr(instance, "state", None) == "pending" and meta.label_lower.startswith("donations."):
+        return
+    pages_invalidate_on_commit()
+
+
+def connect_signals() -> None:
+    post_save.connect(model_changed, dispatch_uid="campaign.cache.saved")
+    post_delete.connect(model_changed, dispatch_uid="campaign.cache.deleted")

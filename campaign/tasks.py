@@ -1,0 +1,59 @@
+"""Celery tasks for updates and subscriptions: thin, take ids, safe to run twice."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.conf import settings
+
+from . import emails, services
+from .models import Subscriber, SubscriberState
+
+
+@shared_task(acks_late=True)
+def update_fanout(update_id: int) -> int:
+    """Queue one batch task per `UPDATE_EMAIL_BATCH_SIZE` pending deliveries of an update."""
+    batches = services.update_fanout_start(
+        update_id=update_id, batch_size=settings.UPDATE_EMAIL_BATCH_SIZE
+    )
+    for delivery_ids in batches:
+        update_send_batch.delay(update_id, delivery_ids)
+    return len(batches)
+
+
+@shared_task(bind=True, acks_late=True, max_retries=5, default_retry_delay=60)
+def update_send_batch(self, update_id: int, delivery_ids: list[int]) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    try:
+        return services.deliveries_send(delivery_ids=delivery_ids, build=emails.update_message)
+    except OSError as error:  # the mail server is unreachable: nothing claimed was lost
+        if self.request.is_eager:
+            raise
+        raise self.retry(exc=error) from error
+
+
+@shared_task(acks_late=True)
+def updates_sweep() -> int:
+    """Every minute: start the emails of scheduled updates whose time has come; report deliveries
+    a stopped worker left half-done."""
+    due = services.updates_due()
+    for update_id in due:
+        update_fanout.delay(update_id)
+    services.deliveries_expire_stale()
+    return len(due)
+
+
+@shared_task(bind=True, acks_late=True, max_retries=5, default_retry_delay=60)
+def send_subscription_confirmation(self, subscriber_id: int) -> bool:  # type: ignore[no-untyped-def]
+    subscriber = (
+        Subscriber.objects.select_related("campaign")
+        .filter(pk=subscriber_id, state=SubscriberState.PENDING)
+        .first()
+    )
+    if subscriber is None:
+        return False
+    try:
+        emails.confirmation_send(subscriber)
+    except OSError as error:
+        if self.request.is_eager:
+            return False
+        raise self.retry(exc=error) from error
+    return True

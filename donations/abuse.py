@@ -1,0 +1,62 @@
+"""Card-testing defences on starting a donation: rate limits per IP address and per session.
+
+Counters live in the cache (django-ratelimit's fixed windows): Redis in production, so every web
+process shares them. A member who hits the limit sees when to try again; a cache outage lets
+donations through (logged) rather than turning every member away.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.http import HttpRequest
+from django_ratelimit.core import get_usage
+
+logger = logging.getLogger(__name__)
+
+GROUP = "donations.start"
+
+
+def _session_key(group: str, request: HttpRequest) -> str:
+    if not request.session.session_key:
+        # A first visit has no session yet: create one, so the limit follows this browser.
+        request.session.save()
+    return f"session:{request.session.session_key}"
+
+
+def _usages(request: HttpRequest, *, increment: bool) -> list[dict[str, object]]:
+    usages = []
+    for key in ("ip", _session_key):
+        usage = get_usage(
+            request,
+            group=GROUP,
+            key=key,
+            rate=settings.DONATION_RATE_LIMIT,
+            method="POST",
+            increment=increment,
+        )
+        if usage is not None:
+            usages.append(usage)
+    return usages
+
+
+def donation_wait_seconds(request: HttpRequest, *, count: bool) -> int:
+    """Seconds until this client may start another donation, 0 if it may now.
+
+    With `count`, this attempt is counted (call it only for an attempt about to reach the payment
+    service); without, the counters are only read.
+    """
+    try:
+        usages = _usages(request, increment=count)
+    except Exception:  # the cache is down: do not block donations because of it
+        logger.exception("Rate-limit cache unavailable; donation attempt allowed")
+        return 0
+    waits = []
+    for usage in usages:
+        limit = int(usage["limit"])  # type: ignore[call-overload]
+        used = int(usage["count"])  # type: ignore[call-overload]
+        over = used > limit if count else used >= limit
+        if over:
+            waits.append(max(int(usage["time_left"]), 1))  # type: ignore[call-overload]
+    return max(waits, default=0)

@@ -1,0 +1,175 @@
+"""Recovering what webhooks and tasks missed: the periodic sweep and reconciliation with Stripe.
+
+- `events_sweep` processes stored events whose task was lost (broker down at enqueue time, worker
+  killed mid-task). Processing is idempotent, so an event the sweep and its task both handle still
+  counts once.
+- `reconcile` asks Stripe for recent events and Checkout Sessions and applies whatever the site
+  missed (a webhook endpoint down for a day, a deleted endpoint), then expires pending donations
+  whose Checkout Session can no longer be paid.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+
+from django.db import DatabaseError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from . import gateway, services
+from .models import Donation, DonationState, EventStatus, StripeEvent
+
+logger = logging.getLogger(__name__)
+
+SWEEP_MAX_ATTEMPTS = 20
+SWEEP_BATCH = 500
+# Checkout Sessions expire after 24 hours; an hour's margin lets a late completion land first.
+EXPIRY_MARGIN_SECONDS = 3600
+RECONCILE_STATES = (
+    DonationState.PENDING,
+    DonationState.PROCESSING,
+    DonationState.CANCELLED,
+    DonationState.EXPIRED,
+    DonationState.FAILED,
+)
+
+
+def events_sweep(*, older_than_seconds: int = 60, batch: int = SWEEP_BATCH) -> int:
+    """Process stored events still `received` or `failed`; returns how many were tried.
+
+    One bad event (a payload we cannot read) is recorded as failed and the sweep goes on; a
+    database outage stops the sweep, which runs again a minute later.
+    """
+    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
+    ids = list(
+        StripeEvent.objects.filter(
+            status__in=(EventStatus.RECEIVED, EventStatus.FAILED),
+            received_at__lte=cutoff,
+            attempts__lt=SWEEP_MAX_ATTEMPTS,
+        )
+        .order_by("received_at", "id")
+        .values_list("pk", flat=True)[:batch]
+    )
+    for event_id in ids:
+        try:
+            services.event_process(event_id=event_id)
+        except DatabaseError:
+            raise
+        except Exception as error:  # an unexpected payload must not block the events behind it
+            logger.exception("Sweep could not process Stripe event %s", event_id)
+            StripeEvent.objects.filter(pk=event_id).update(
+                status=EventStatus.FAILED,
+                attempts=F("attempts") + 1,
+                error=f"{type(error).__name__}: {error}"[:2000],
+            )
+    return len(ids)
+
+
+@dataclass
+class ReconcileReport:
+    events_seen: int = 0
+    events_recovered: int = 0
+    sessions_fulfilled: int = 0
+    donations_expired: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+def reconcile(*, lookback_seconds: int = 72 * 3600, now: datetime | None = None) -> ReconcileReport:
+    """Apply events and completed sessions from the last `lookback_seconds` that the site missed.
+
+    Raises `gateway.GatewayError` when Stripe cannot be reached: nothing is changed then.
+    """
+    now = now or timezone.now()
+    since = int(now.timestamp()) - lookback_seconds
+    report = ReconcileReport()
+    if gateway.is_demo():
+        report.donations_expired = donations_expire_stale(now=now)
+        return report
+
+    for payload in reversed(
+        gateway.events_list(types=list(services.EVENT_HANDLERS), created_after=since)
+    ):
+        report.events_seen += 1
+        with transaction.atomic():
+            event, created = services.event_record(
+                payload=payload, headers={"Source": "reconciliation"}
+            )
+        if created:
+            report.events_recovered += 1
+            logger.warning(
+                "Reconciliation recovered missed event %s (%s)", event.stripe_id, event.type
+            )
+        if event.status in (EventStatus.RECEIVED, EventStatus.FAILED):
+            services.event_process(event_id=event.pk)
+
+    for result in gateway.checkout_sessions_list(created_after=since):
+        if result.payment_status not in ("paid", "no_payment_required"):
+            continue
+        donation = _donation_for(result)
+        if donation is None or donation.flag or donation.state not in RECONCILE_STATES:
+            continue
+        try:
+            services.donation_fulfil(result=result)
+        except services.DonationNotFound:
+            continue
+        report.sessions_fulfilled += 1
+        logger.warning("Reconciliation fulfilled donation %s from its session", donation.pk)
+
+    report.donations_expired = donations_expire_stale(now=now)
+    return report
+
+
+def _donation_for(result: gateway.CheckoutResult) -> Donation | None:
+    query = Donation.objects.all()
+    if services._is_uuid(result.donation_ref):
+        found = query.filter(public_id=result.donation_ref).first()
+        if found is not None:
+            return found
+    if result.session_id:
+        return query.filter(checkout_session_id=result.session_id).first()
+    return None
+
+
+def donations_expire_stale(*, now: datetime | None = None) -> int:
+    """Expire pending donations whose Checkout Session has expired (or never opened).
+
+    A session Stripe still reports as paid is fulfilled instead: a payment is never lost. When
+    Stripe cannot be asked, the donation stays pending for the next run.
+    """
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=gateway.CHECKOUT_EXPIRY_SECONDS + EXPIRY_MARGIN_SECONDS)
+    expired = 0
+    stale = Donation.objects.filter(state=DonationState.PENDING, created_at__lt=cutoff)
+    for donation in stale.order_by("created_at")[:1000]:
+        result = gateway.CheckoutResult(
+            session_id=donation.checkout_session_id,
+            payment_status="unpaid",
+            amount_total=None,
+            currency="",
+            donation_ref=str(donation.public_id),
+        )
+        if donation.checkout_session_id and not gateway.is_demo():
+            try:
+                result = gateway.checkout_session_retrieve(session_id=donation.checkout_session_id)
+            except gateway.GatewayError as error:
+                logger.warning("Could not check session of donation %s: %s", donation.pk, error)
+                if "No such" not in str(error):
+                    continue
+            if result.payment_status in ("paid", "no_payment_required") or (
+                result.payment_status == "unpaid" and _session_complete(result)
+            ):
+                services.donation_fulfil(result=result)
+                continue
+        updated = services.donation_expire(result=result)
+        expired += int(updated.state == DonationState.EXPIRED)
+    return expired
+
+
+def _session_complete(result: gateway.CheckoutResult) -> bool:
+    # CheckoutResult carries no session status; an unpaid session with a payment intent was
+    # completed with a delayed method and must wait for its async result, not expire.
+    return bool(result.payment_intent_id)
