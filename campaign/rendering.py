@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import markdown
 import nh3
 from django.utils.safestring import SafeString, mark_safe
@@ -13,7 +15,10 @@ ALLOWED_TAGS = {
 ALLOWED_ATTRIBUTES = {"a": {"href", "title"}}
 
 
+@lru_cache(maxsize=128)
 def markdown_to_html(text: str) -> SafeString:
+    """Rendered once per distinct text (a pure function of it): an update mailed to 46,000
+    subscribers, or a page rendered after every change, does not parse the same Markdown again."""
     html = markdown.markdown(text or "", extensions=["sane_lists"], output_format="html")
     clean = nh3.clean(
         html,

@@ -16,6 +16,8 @@ from django.db.models import Sum
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 
+from config.db import commit_without_waiting_for_disk
+
 from .formatting import money_format
 from .models import (
     Campaign,
@@ -248,11 +250,15 @@ def _delivery_claim(*, delivery_id: int) -> bool:
 
 
 def _delivery_finish(*, delivery_id: int, status: str, error: str = "") -> None:
-    UpdateDelivery.objects.filter(pk=delivery_id).update(
-        status=status,
-        error=error[:2000],
-        sent_at=timezone.now() if status == DeliveryStatus.SENT else None,
-    )
+    with transaction.atomic():
+        # The claim before sending is durable; this mark need not wait for the disk: lost in a
+        # database crash, the row stays "sending" and is never sent again (at most once holds).
+        commit_without_waiting_for_disk()
+        UpdateDelivery.objects.filter(pk=delivery_id).update(
+            status=status,
+            error=error[:2000],
+            sent_at=timezone.now() if status == DeliveryStatus.SENT else None,
+        )
 
 
 def deliveries_send(

@@ -4,6 +4,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import URLPattern, path, reverse
@@ -11,6 +12,8 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from audit.models import MoneyAction
+from audit.services import audit_record
 from campaign.models import cad
 
 from . import admin_views, services
@@ -184,18 +187,30 @@ class OfflineGiftAdmin(admin.ModelAdmin):
         if change:
             return
         data = form.cleaned_data
-        gift = services.offline_gift_record(
-            campaign=data["campaign"],
-            amount=cad(data["gift_amount"]),
-            channel=data["channel"],
-            received_on=data["received_on"],
-            display_name=data.get("display_name", ""),
-            email=data.get("email", ""),
-            anonymous=data.get("anonymous", False),
-            show_amount=data.get("show_amount", True),
-            message=data.get("message", ""),
-            reference=data.get("reference", ""),
-        )
+        with transaction.atomic():
+            gift = services.offline_gift_record(
+                campaign=data["campaign"],
+                amount=cad(data["gift_amount"]),
+                channel=data["channel"],
+                received_on=data["received_on"],
+                display_name=data.get("display_name", ""),
+                email=data.get("email", ""),
+                anonymous=data.get("anonymous", False),
+                show_amount=data.get("show_amount", True),
+                message=data.get("message", ""),
+                reference=data.get("reference", ""),
+            )
+            audit_record(
+                user=request.user,
+                action=MoneyAction.OFFLINE_GIFT,
+                obj=gift,
+                detail={
+                    "amount": gift.amount.amount,
+                    "channel": data["channel"],
+                    "received_on": data["received_on"],
+                    "reference": data.get("reference", ""),
+                },
+            )
         obj.pk = gift.pk
         obj._state.adding = False
 

@@ -12,6 +12,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.admin import ModelAdmin
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -20,6 +21,8 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from audit.models import MoneyAction
+from audit.services import audit_record
 from campaign.models import Campaign, cad
 
 from . import charts, exports, selectors, services
@@ -104,12 +107,23 @@ def refund(model_admin: ModelAdmin, request: HttpRequest, object_id: int) -> Htt
         amount = cad(form.cleaned_data["amount"])
         if request.POST.get("confirm") == "yes":
             try:
-                services.refund_request(
-                    donation=donation,
-                    amount=amount,
-                    reason=form.cleaned_data["reason"],
-                    user=request.user,
-                )
+                with transaction.atomic():
+                    refund_row = services.refund_request(
+                        donation=donation,
+                        amount=amount,
+                        reason=form.cleaned_data["reason"],
+                        user=request.user,
+                    )
+                    audit_record(
+                        user=request.user,
+                        action=MoneyAction.REFUND,
+                        obj=donation,
+                        detail={
+                            "amount": amount.amount,
+                            "reason": form.cleaned_data["reason"],
+                            "refund": refund_row.pk,
+                        },
+                    )
             except services.RefundRefused as error:
                 form.add_error(None, str(error))
             else:

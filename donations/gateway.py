@@ -403,7 +403,10 @@ def payment_intent_off_session(
         )
     except stripe.StripeError as error:
         raise GatewayError(str(error.user_message or error) or type(error).__name__) from error
-    return OffSessionCharge(status=str(intent.status), payment_intent_id=str(intent.id))
+    status = str(intent.status)
+    if status in ("requires_action", "requires_confirmation"):
+        status = "authentication_required"  # the bank wants the cardholder present
+    return OffSessionCharge(status=status, payment_intent_id=str(intent.id))
 
 
 def payment_intent_result(*, intent: dict[str, Any]) -> CheckoutResult:

@@ -77,17 +77,13 @@ def pledges_sweep() -> dict[str, int]:
     released = pledges.deadlines_check()
     stuck_before = timezone.now() - STUCK_AFTER
     lost = list(
-        Pledge.objects.filter(stage__state=StageState.ACTIVE)
-        .filter(
-            state__in=(PledgeState.PLEDGED, PledgeState.CHARGING),
-            charge_started_at__isnull=True,
-        )
-        .values_list("pk", flat=True)
+        # The fan-out died before enqueueing these.
+        Pledge.objects.filter(
+            stage__state=StageState.ACTIVE, state=PledgeState.PLEDGED
+        ).values_list("pk", flat=True)
     ) + list(
         Pledge.objects.filter(
-            stage__state=StageState.ACTIVE,
-            state=PledgeState.CHARGING,
-            charge_started_at__lte=stuck_before,
+            state=PledgeState.CHARGING, charge_started_at__lte=stuck_before
         ).values_list("pk", flat=True)
     )
     for pledge_id in lost:

@@ -118,7 +118,7 @@ def pledge_setup_begin(
 
 
 @transaction.atomic
-def pledge_setup_complete(*, result: gateway.SetupResult) -> Pledge | None:
+def pledge_setup_complete(*, result: gateway.SetupResult) -> Pledge:
     """The card is saved: the pledge stands. Called by the webhook, the return page and the demo."""
     query = Pledge.objects.select_for_update(of=("self",)).select_related("stage")
     pledge = None
@@ -128,7 +128,19 @@ def pledge_setup_complete(*, result: gateway.SetupResult) -> Pledge | None:
         pledge = query.filter(checkout_session_id=result.session_id).first()
     if pledge is None:
         raise services.DonationNotFound(f"No pledge for {result.pledge_ref!r}")
-    if pledge.state != PledgeState.SETUP or not result.complete or not result.payment_method_id:
+    if not result.complete or not result.payment_method_id:
+        return pledge
+    if pledge.state in (PledgeState.RELEASED, PledgeState.CANCELLED) and not (
+        pledge.payment_method_id
+    ):
+        # Released while the member was still on Checkout: the card saved after must go too.
+        pledge.payment_method_id = result.payment_method_id
+        pledge.detached_at = None
+        pledge.save()
+        ended_id = pledge.pk
+        transaction.on_commit(lambda: _tasks().release_pledge.delay(ended_id, False))
+        return pledge
+    if pledge.state != PledgeState.SETUP:
         return pledge
     pledge.customer_id = result.customer_id or pledge.customer_id
     pledge.payment_method_id = result.payment_method_id
@@ -291,8 +303,10 @@ def pledge_charge(*, pledge_id: int) -> Pledge:
         )
         if pledge.state not in (PledgeState.PLEDGED, PledgeState.CHARGING):
             return pledge
-        if pledge.stage.state != StageState.ACTIVE:
+        if pledge.state == PledgeState.PLEDGED and pledge.stage.state != StageState.ACTIVE:
             return pledge
+        # A pledge already `charging` repeats its idempotent request even if the stage was since
+        # cancelled: Stripe may have charged it, and that answer must be written down.
         if pledge.donation_id is None:
             pledge.donation = Donation.objects.create(
                 campaign=pledge.stage.campaign,

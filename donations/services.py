@@ -15,13 +15,15 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext
 from djmoney.money import Money
 
 from campaign import services as campaign_services
 from campaign.models import CURRENCY, Campaign, cad
+from config.db import commit_without_waiting_for_disk
 
 from . import fees, gateway
 from .models import (
@@ -230,23 +232,13 @@ def checkout_begin(
         locale=locale,
     )
     with transaction.atomic():
-        _commit_without_waiting_for_disk()
+        # Losing this write in a database crash costs nothing: fulfilment finds the donation by its
+        # own id (the session's client_reference_id), reconciliation by the session's metadata. Not
+        # waiting for the disk halves the flushes a donation start waits for in a rush.
+        commit_without_waiting_for_disk()
         Donation.objects.filter(pk=donation.pk).update(checkout_session_id=redirect.session_id)
     donation.checkout_session_id = redirect.session_id
     return redirect
-
-
-def _commit_without_waiting_for_disk() -> None:
-    """Let this transaction's commit return before PostgreSQL flushes it to disk.
-
-    Only for writes we can afford to lose in a database crash: the session id is a shortcut, since
-    fulfilment finds the donation by its own id (the session's client_reference_id) and
-    reconciliation by the session's metadata. Under a donation rush this halves the disk flushes a
-    donation start waits for (measured in docs/benchmarks.md).
-    """
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL synchronous_commit TO OFF")
 
 
 # --- Fulfilment --------------------------------------------------------------------------
@@ -635,16 +627,19 @@ def refund_request(*, donation: Donation, amount: Money, reason: str, user: Any 
     """Ask for a refund. Stripe is called by a task; totals move when Stripe's webhook confirms."""
     locked = Donation.objects.select_for_update().get(pk=donation.pk)
     if locked.channel not in ONLINE_CHANNELS:
-        raise RefundRefused("Offline gifts are given back outside Stripe.")
+        raise RefundRefused(gettext("Offline gifts are given back outside Stripe."))
     if not locked.is_counted:
-        raise RefundRefused("Only a confirmed donation can be refunded.")
+        raise RefundRefused(gettext("Only a confirmed donation can be refunded."))
     if locked.channel == Channel.STRIPE and not locked.payment_intent_id:
-        raise RefundRefused("This donation has no Stripe payment to refund.")
+        raise RefundRefused(gettext("This donation has no Stripe payment to refund."))
     if not reason.strip():
-        raise RefundRefused("Give a reason.")
+        raise RefundRefused(gettext("Give a reason."))
     available = refund_available(donation=locked)
     if amount.amount <= 0 or amount.amount > available.amount:
-        raise RefundRefused(f"The refund must be more than $0.00 and at most {available}.")
+        raise RefundRefused(
+            gettext("The refund must be more than $0.00 and at most %(max)s.")
+            % {"max": f"${available.amount:.2f}"}
+        )
     refund = Refund.objects.create(
         donation=locked, amount=cad(amount.amount), reason=reason.strip(), requested_by=user
     )
@@ -782,3 +777,49 @@ def _on_dispute_closed(event: StripeEvent) -> Donation:
 
 EVENT_HANDLERS["charge.dispute.created"] = _on_dispute_created
 EVENT_HANDLERS["charge.dispute.closed"] = _on_dispute_closed
+
+
+@transaction.atomic
+def rollups_rebuild(*, campaign: Campaign) -> int:
+    """Rebuild a campaign's daily rollup and amount tally from its donations (a one-off scan).
+
+    For donations counted before the rollup existed. Refunds and disputes land on the gift's own
+    day here, since their dates were not kept before. Returns the number of gifts read.
+    """
+    Campaign.objects.select_for_update().get(pk=campaign.pk)
+    days: dict[date, dict[str, Any]] = {}
+    tally: dict[Decimal, int] = {}
+    read = 0
+    for donation in Donation.objects.filter(campaign=campaign).iterator(chunk_size=2000):
+        c = donation.contribution()
+        if not c.gross:
+            continue
+        read += 1
+        when = donation.confirmed_at or donation.created_at
+        row = days.setdefault(timezone.localdate(when), {"donation_count": 0})
+        for name in ("gross", "refunded", "disputed", "fees", "offline"):
+            row[name] = row.get(name, Decimal("0")) + getattr(c, name)
+        row["donation_count"] += c.donations
+        if c.donations:
+            kept = c.gross - c.refunded
+            tally[kept] = tally.get(kept, 0) + 1
+    DailyRollup.objects.filter(campaign=campaign).delete()
+    AmountTally.objects.filter(campaign=campaign).delete()
+    DailyRollup.objects.bulk_create(
+        [
+            DailyRollup(
+                campaign=campaign,
+                day=day,
+                donation_count=row["donation_count"],
+                **{
+                    n: cad(row.get(n, 0))
+                    for n in ("gross", "refunded", "disputed", "fees", "offline")
+                },
+            )
+            for day, row in days.items()
+        ]
+    )
+    AmountTally.objects.bulk_create(
+        [AmountTally(campaign=campaign, amount=a, count=n) for a, n in tally.items()]
+    )
+    return read

@@ -158,7 +158,11 @@ def thanks(request: HttpRequest, public_id: object) -> HttpResponse:
         # the gift counts at once, and the same fulfilment service keeps it from counting twice.
         try:
             result = gateway.checkout_session_retrieve(session_id=session_id)
-            donation = services.donation_fulfil(result=result)
+            # Only a paid session counts from here. An unpaid one is left to the webhooks: the
+            # session may still be open (this address can be typed before paying), and a bank
+            # debit is reported by checkout.session.completed, then async_payment_succeeded.
+            if result.payment_status in ("paid", "no_payment_required"):
+                donation = services.donation_fulfil(result=result)
         except (gateway.GatewayError, services.DonationNotFound) as error:
             logger.warning("Could not confirm %s from the success page: %s", donation.pk, error)
     return render(

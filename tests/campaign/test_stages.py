@@ -153,3 +153,18 @@ def test_page_shows_the_community_share(client, campaign):
 def test_page_hides_the_community_share_without_a_size(client, campaign):
     page = client.get(f"/campaigns/{campaign.slug}/").content.decode()
     assert "of the members" not in page
+
+
+def test_french_page_renders_stages_and_the_community_share(client, campaign):
+    campaign.member_count = 46000
+    campaign.save()
+    trial = stage(campaign, title="Préparation du procès", estimated_hours=Decimal("40"))
+    pledged(trial, "1500")
+
+    response = client.get(f"/fr/campaigns/{campaign.slug}/")
+
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "Préparation du procès" in page
+    assert "1\u00a0500,00\u00a0$" in page  # the pledged amount, formatted for Quebec
+    assert "46\u00a0000" in page

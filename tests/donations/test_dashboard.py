@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import io
 import re
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
 import time_machine
+from django.core.management import call_command
 from django.test import Client
 
 from campaign.models import cad
 from donations import selectors, services
 from donations.models import AmountTally, Channel, DailyRollup
-from tests.payments import deliver
+from tests.payments import completed_event, deliver, start_checkout
 
 from .money_flows import charge_of, paid_gift
 
@@ -169,3 +171,51 @@ def test_dashboard_is_for_staff_only(client, outsider, campaign):
     client.force_login(outsider)
     response = client.get(f"/admin/donations/donation/dashboard/{campaign.pk}/")
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+def test_stripe_fee_comes_from_the_balance_transaction_once(
+    campaign, stripe_fake, django_capture_on_commit_callbacks
+):
+    client = Client()
+    capture = django_capture_on_commit_callbacks
+    gift = paid_gift(client, campaign, stripe_fake, capture, "25", "f@example.ca")
+
+    assert gift.fee == cad("1.03")  # 2.9 % of $25 = 0.725 → 0.73, plus 30¢
+    assert gift.charge_id == charge_of(stripe_fake, gift)["id"]
+    [call] = stripe_fake.requests_to("GET", f"/v1/payment_intents/{gift.payment_intent_id}")
+    assert call["params"]["expand"] == ["latest_charge.balance_transaction"]
+
+    services.donation_fee_record(donation_id=gift.pk)  # asked again: nothing changes
+    assert selectors.campaign_totals(campaign=campaign).fees == cad("1.03")
+    assert len(stripe_fake.requests_to("GET", f"/v1/payment_intents/{gift.payment_intent_id}")) == 1
+
+
+def test_no_balance_transaction_yet_leaves_the_fee_unknown(
+    campaign, stripe_fake, django_capture_on_commit_callbacks
+):
+    client = Client()
+    donation, session_id = start_checkout(client, campaign, amount="40", email="g@example.ca")
+    event = completed_event(stripe_fake, session_id)
+    charge = charge_of(stripe_fake, donation)
+    stripe_fake.balance_transactions.pop(charge["balance_transaction"])
+
+    deliver(client, event, django_capture_on_commit_callbacks)
+
+    t = selectors.campaign_totals(campaign=campaign)
+    assert (t.gross, t.fees, t.net) == (cad("40.00"), cad("0.00"), cad("40.00"))
+
+
+def test_rebuilding_the_rollups_gives_the_same_numbers(busy_campaign):
+    before = selectors.campaign_dashboard(campaign=busy_campaign)
+    out = io.StringIO()
+
+    call_command("rebuild_rollups", stdout=out)
+
+    assert f"{busy_campaign.slug}: 5 counted gifts" in out.getvalue()
+    after = selectors.campaign_dashboard(campaign=busy_campaign)
+    assert (after.median_gift, after.average_gift) == (before.median_gift, before.average_gift)
+    # Without the dates of refunds and disputes, they land on the gift's own day.
+    points = selectors.chart_points(campaign=busy_campaign)
+    assert [(p.day.day, p.cumulative) for p in points] == [
+        (20, cad("295.00")), (21, cad("295.00")), (22, cad("335.00")),
+    ]  # fmt: skip

@@ -97,7 +97,19 @@ def test_success_page_while_the_payment_is_still_processing_refreshes_itself(
     assert "We are confirming your payment" in html
     assert '<meta http-equiv="refresh" content="5">' in html
     donation.refresh_from_db()
-    assert donation.state == DonationState.PROCESSING
+    assert donation.state == DonationState.PENDING  # the webhooks move it on
+    assert totals(campaign).raised == cad(0)
+
+
+def test_success_page_visited_before_paying_changes_nothing(client, campaign, stripe_fake):
+    """The session id is in Checkout's address: typing the success URL early must not count."""
+    donation, session_id = start_checkout(client, campaign)
+
+    response = client.get(thanks_url(donation, session_id))
+
+    assert "We are confirming your payment" in response.content.decode()
+    donation.refresh_from_db()
+    assert donation.state == DonationState.PENDING
     assert totals(campaign).raised == cad(0)
 
 

@@ -572,3 +572,55 @@ def test_admin_cannot_activate_or_cancel_by_editing_the_state(
     done = admin_client.post(url, {**form, "state": "done", "spent_0": "9500.00"})
     assert done.status_code == 302
     assert Stage.objects.get().spent == cad("9500.00")
+
+
+def test_a_charge_cut_short_is_still_recorded_after_the_stage_is_cancelled(
+    client, campaign, stripe_fake, django_capture_on_commit_callbacks, monkeypatch
+):
+    on_commit = django_capture_on_commit_callbacks
+    stage = make_stage(campaign)
+    pledge = pledge_on_fake(client, stage, stripe_fake, on_commit)
+
+    def dies(**kwargs: Any) -> Any:
+        raise SystemExit("worker killed after Stripe charged")
+
+    monkeypatch.setattr(pledges, "pledge_charge_record", dies)
+    with pytest.raises(SystemExit), on_commit(execute=True):
+        pledges.stage_activate(stage_id=stage.pk)
+    monkeypatch.undo()
+    with on_commit(execute=True):
+        pledges.stage_cancel(stage_id=stage.pk)  # the case settles meanwhile
+    assert Pledge.objects.get().state == PledgeState.CHARGING  # money may have moved: kept
+
+    monkeypatch.setattr(pledge_tasks, "STUCK_AFTER", timedelta(0))
+    with on_commit(execute=True):
+        pledge_tasks.pledges_sweep()
+
+    pledge.refresh_from_db()
+    assert pledge.state == PledgeState.CHARGED
+    assert len(stripe_fake.intents_for_pledge(str(pledge.public_id))) == 1
+    succeeded_events(client, stripe_fake, on_commit)
+    assert selectors.campaign_totals(campaign=campaign).raised == cad("50.00")
+
+
+def test_a_card_saved_after_the_stage_was_cancelled_is_detached(
+    client, campaign, stripe_fake, django_capture_on_commit_callbacks
+):
+    on_commit = django_capture_on_commit_callbacks
+    stage = make_stage(campaign)
+    response = client.post(
+        f"/campaigns/{campaign.slug}/stages/{stage.pk}/pledge/",
+        {"amount": "20", "email": "late@example.ca"},
+    )
+    session_id = response["Location"].rsplit("/", 1)[1]
+    with on_commit(execute=True):
+        pledges.stage_cancel(stage_id=stage.pk)  # while the member is still on Checkout
+
+    session = stripe_fake.complete_setup(session_id)
+    deliver(client, stripe_fake.event("checkout.session.completed", session), on_commit)
+
+    pledge = Pledge.objects.get()
+    assert pledge.state == PledgeState.RELEASED
+    assert pledge.detached_at is not None
+    assert stripe_fake.payment_methods[pledge.payment_method_id]["customer"] is None
+    assert stripe_fake.requests_to("POST", "/v1/payment_intents") == []

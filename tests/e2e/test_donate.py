@@ -31,7 +31,8 @@ TEXT = {
     },
     "fr": {
         "preset": "25\u00a0$",
-        "fee": "Ajoute 1,06\u00a0$\u00a0: vous payez 26,06\u00a0$ et la campagne reçoit 25,00\u00a0$.",
+        "fee": "Ajoute 1,06\u00a0$\u00a0: vous payez 26,06\u00a0$ "
+        "et la campagne reçoit 25,00\u00a0$.",
         "continue": "Passer au paiement",
         "pay_heading": "Payer 26,06\u00a0$",
         "pay": "Payer (démo)",
@@ -153,3 +154,27 @@ def test_the_page_works_without_javascript(live_server, browser, campaign):
         screenshot(page, "thanks-nojs-en-phone")
     finally:
         context.close()
+
+
+@pytest.mark.parametrize(
+    ("typed", "note"),
+    [
+        ("33.33", "Adds $1.30: you pay $34.63 and the campaign receives $33.33."),
+        ("10000", "Adds $298.97: you pay $10,298.97 and the campaign receives $10,000.00."),
+        ("2", "Adds $0.37: you pay $2.37 and the campaign receives $2.00."),
+    ],
+)
+def test_the_live_fee_preview_matches_the_server_to_the_cent(
+    live_server, open_page, campaign, typed, note
+):
+    page = open_page("desktop")
+    page.goto(f"{live_server.url}/campaigns/{campaign.slug}/")
+    page.locator("#id_cover_fees").check()
+    page.locator("#id_amount").fill(typed)
+
+    assert norm(page.locator("#fee-note").inner_text()) == note
+    page.locator("#id_display_name").fill("Jo")
+    page.get_by_role("button", name="Continue to payment").click()
+    page.wait_for_url(re.compile(r"/pay/$"))
+    donation = Donation.objects.get()
+    assert f"{donation.amount.amount:,.2f}" in note and f"{donation.gift.amount:,.2f}" in note

@@ -165,3 +165,35 @@ def test_audit_record_service_and_the_log_is_read_only_in_admin(admin_client, ad
     delete = admin_client.post(f"/admin/audit/moneyauditlog/{entry.pk}/delete/", {"post": "yes"})
     assert delete.status_code == 403
     assert MoneyAuditLog.objects.filter(pk=entry.pk).exists()
+
+
+def test_admin_refund_is_logged_with_who_and_how_much(admin_client, admin_user, campaign, settings):
+    from tests.conftest import confirmed_donation
+
+    donation = confirmed_donation(campaign, "40.00", channel="demo")
+    url = f"/admin/donations/donation/{donation.pk}/refund/"
+
+    response = admin_client.post(url, {"amount": "15", "reason": "Asked twice", "confirm": "yes"})
+
+    assert response.status_code == 302
+    entry = MoneyAuditLog.objects.get(action=MoneyAction.REFUND)
+    assert entry.user == admin_user and entry.object_id == str(donation.pk)
+    assert entry.detail["amount"] == "15.00" and entry.detail["reason"] == "Asked twice"
+
+
+def test_admin_offline_gift_is_logged(admin_client, admin_user, campaign):
+    response = admin_client.post(
+        "/admin/donations/offlinegift/add/",
+        {
+            "campaign": campaign.pk, "gift_amount": "120.00", "channel": "cheque",
+            "received_on": "2026-11-20", "reference": "cheque 0042", "show_amount": "on",
+        },
+    )  # fmt: skip
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    entry = MoneyAuditLog.objects.get(action=MoneyAction.OFFLINE_GIFT)
+    assert entry.user == admin_user and entry.username == "admin"
+    assert entry.detail == {
+        "amount": "120.00", "channel": "cheque", "received_on": "2026-11-20",
+        "reference": "cheque 0042",
+    }  # fmt: skip

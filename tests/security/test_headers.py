@@ -117,7 +117,9 @@ PRODUCTION_ENV = {
 
 
 def _production(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("TESTING", "DEBUG")}
+    # DJANGO_ALLOW_ASYNC_UNSAFE is set for the browser tests (tests/e2e), never in production.
+    leaked = ("TESTING", "DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE")
+    env = {k: v for k, v in os.environ.items() if k not in leaked}
     return subprocess.run(
         [sys.executable, "manage.py", *args], cwd=ROOT, env={**env, **PRODUCTION_ENV},
         capture_output=True, text=True, timeout=60,

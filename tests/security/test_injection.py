@@ -140,3 +140,18 @@ def test_csv_export_neutralises_formulas(admin_client, campaign, hostile):
     for cell in cells:
         assert not cell.startswith(("=", "+", "@", "\t", "\r")), cell  # ...but never as a formula
         assert not (cell.startswith("-") and not cell[1:2].isdigit()), cell
+
+
+def test_update_email_renders_hostile_text_inert(campaign, hostile):
+    from campaign.emails import update_message
+    from campaign.models import Subscriber, UpdateDelivery
+
+    subscriber = Subscriber.objects.create(campaign=campaign, email="reader@example.org")
+    delivery = UpdateDelivery.objects.create(
+        update=campaign.updates.get(slug="news"), subscriber=subscriber
+    )
+
+    message = update_message(delivery)
+
+    assert_inert(str(message.alternatives[0][0]), "update email html")
+    assert "\n" not in message.subject and "\r" not in message.subject
