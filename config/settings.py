@@ -137,6 +137,13 @@ if DATABASES["default"]["ENGINE"].endswith("postgresql"):
     )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+if not (DEBUG or TESTING) and not env.str("CACHE_URL", default=""):
+    # Rate limits must be shared by every process; without this, `migrate` would stop on
+    # django_ratelimit's system check instead, with a less obvious message.
+    raise ImproperlyConfigured(
+        "CACHE_URL must be set when DEBUG is off: a cache every process shares, such as "
+        "rediscache://127.0.0.1:6379/1."
+    )
 CACHES = {"default": _env_or_fail(env.cache, "CACHE_URL", default="locmemcache://campaign")}
 # Rendered public pages are cached and invalidated on change (campaign/cache.py). That needs a cache
 # every process shares: on by default only when CACHE_URL names one (Redis).

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 from djmoney.money import Money
 
+from campaign.formatting import number_format
 from campaign.models import cad
 
 PRESET_AMOUNTS = (10, 25, 50, 100, 250)
@@ -160,11 +161,13 @@ class DonationForm(forms.Form):
         maximum = Decimal(settings.DONATION_MAX_CAD)
         if value < minimum:
             raise forms.ValidationError(
-                _("The minimum gift is $%(min)s.") % {"min": f"{minimum:.2f}"}, code="min"
+                _("The minimum gift is $%(min)s.") % {"min": number_format(minimum, places=2)},
+                code="min",
             )
         if value > maximum:
             raise forms.ValidationError(
-                _("The maximum gift online is $%(max)s.") % {"max": f"{maximum:,.2f}"},
+                _("The maximum gift online is $%(max)s.")
+                % {"max": number_format(maximum, places=2)},
                 code="max",
             )
         return cad(value)

@@ -363,6 +363,9 @@ class StripeFake(SavedCardsMixin):
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Headers and body go out in separate writes: with Nagle's algorithm on, the body waits
+            # for the client's delayed ACK, 40 ms per call (found profiling `make bench`).
+            disable_nagle_algorithm = True
 
             def log_message(self, *args: Any) -> None:
                 pass

@@ -86,6 +86,7 @@ def test_development_defaults_to_the_demo_gateway():
         ({"SECRET_KEY": "ab" * 40}, "50 or more characters"),
         ({"ALLOWED_HOSTS": ""}, "ALLOWED_HOSTS must be set"),
         ({"EMAIL_URL": ""}, "EMAIL_URL must be set"),
+        ({"CACHE_URL": ""}, "CACHE_URL must be set"),
         ({"STRIPE_WEBHOOK_SECRET": ""}, "STRIPE_WEBHOOK_SECRET must be set"),
         ({"PAYMENT_GATEWAY": "paypal"}, "PAYMENT_GATEWAY must be"),
         ({"DEBUG": "maybe"}, "DEBUG is invalid"),

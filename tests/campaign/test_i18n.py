@@ -149,7 +149,8 @@ def test_the_switcher_choice_beats_the_browser(client, campaign):
     ("amount", "message"),
     [
         ("abc", "Entrez un montant en dollars, comme 25 ou 25,50."),
-        ("1", "Le don minimal est de 2.00 $."),
+        ("1", "Le don minimal est de 2,00\u00a0$."),
+        ("20000", "Le don maximal en ligne est de 10\u00a0000,00\u00a0$."),
         ("", "Ce champ est obligatoire."),
     ],
 )
