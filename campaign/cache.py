@@ -113,6 +113,14 @@ def cached[T](key: str, build: Callable[[], T | None]) -> T | None:
         _build_lock.release()
 
 
+def local_reset() -> None:
+    """Forget this process's copies (tests: the shared cache is cleared between them)."""
+    global _generation_seen
+    _local.clear()
+    _latest.clear()
+    _generation_seen = None
+
+
 def pages_invalidate() -> None:
     """Make every cached page stale now."""
     global _generation_seen

@@ -357,6 +357,9 @@ class GoalChange(models.Model):
     old_legal_cost = money_field(verbose_name=_("legal cost before"))
     new_legal_cost = money_field(verbose_name=_("legal cost after"))
     reason = models.CharField(_("reason"), max_length=300)
+    # The ledger's last line went: the legal cost went back to the figure the organizer typed.
+    # Marks where the next ledger's history starts, even when the figure did not change.
+    closes_ledger = models.BooleanField(_("ledger emptied"), default=False)
 
     objects = MoneyManager()
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, F, QuerySet
 from django.utils import timezone
 from djmoney.money import Money
 
@@ -101,5 +101,10 @@ def ledger_summary(*, campaign: Campaign, public: bool = True) -> LedgerSummary:
         fees_unpaid=cad((confirmed if entries else campaign.legal_cost.amount) - paid),
         hours_billed=sum((e.hours for e in entries if e.hours is not None), Decimal("0")),
         lines=lines,
-        history=list(GoalChange.objects.filter(campaign=campaign).order_by("changed_at", "id")),
+        # The marker of a first line at the typed figure changed nothing the public would see.
+        history=list(
+            GoalChange.objects.filter(campaign=campaign)
+            .exclude(old_legal_cost=F("new_legal_cost"))
+            .order_by("changed_at", "id")
+        ),
     )

@@ -15,6 +15,7 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone, translation
 from django.utils.translation import gettext
+from djmoney.money import Money
 
 from config.db import commit_without_waiting_for_disk
 
@@ -444,11 +445,20 @@ def legal_cost_save(*, entry: LegalCost) -> LegalCost:
     if not entry.is_paid:
         entry.paid_on = None
     created = entry.pk is None
+    moved_from = None
+    if not created:
+        # A line moved to another campaign leaves its old campaign's ledger too.
+        previous = LegalCost.objects.filter(pk=entry.pk).values_list("campaign_id", flat=True)
+        moved_from = next((pk for pk in previous if pk != entry.campaign_id), None)
     entry.save()
     legal_cost_sync(
         campaign_id=entry.campaign_id,
         reason=_ledger_reason(entry, gettext("Recorded") if created else gettext("Corrected")),
     )
+    if moved_from is not None:
+        legal_cost_sync(
+            campaign_id=moved_from, reason=_ledger_reason(entry, gettext("Moved elsewhere"))
+        )
     return entry
 
 
@@ -460,23 +470,42 @@ def legal_cost_delete(*, entry: LegalCost) -> None:
     legal_cost_sync(campaign_id=campaign_id, reason=reason)
 
 
+def _typed_legal_cost(*, campaign: Campaign) -> Money:
+    """The figure the organizer typed before the ledger's first line.
+
+    The ledger's history starts after the last time it was emptied; its first change started from
+    the typed figure (a first line at that figure changes nothing and leaves no change).
+    """
+    changes = GoalChange.objects.filter(campaign=campaign).order_by("id")
+    emptied = changes.filter(closes_ledger=True).last()
+    if emptied is not None:
+        changes = changes.filter(id__gt=emptied.pk)
+    first = changes.first()
+    return cad((first.old_legal_cost if first is not None else campaign.legal_cost).amount)
+
+
 def legal_cost_sync(*, campaign_id: int, reason: str) -> GoalChange | None:
     """Make the campaign's total legal cost the ledger's sum, keeping a dated history.
 
-    An empty ledger leaves the figure the organizer typed: the ledger governs once it has a line.
+    The ledger governs once it has a line. When its last line goes (deleted or moved), the legal
+    cost returns to the figure the organizer typed before the ledger's first line.
     """
     campaign = Campaign.objects.select_for_update().get(pk=campaign_id)
     lines = LegalCost.objects.filter(campaign_id=campaign_id)
-    if not lines.exists():
-        return None
-    total = cad(lines.aggregate(total=Sum("amount"))["total"] or 0)
-    if total == cad(campaign.legal_cost.amount):
-        return None
+    current = cad(campaign.legal_cost.amount)
+    emptied = not lines.exists()
+    if emptied:
+        total = _typed_legal_cost(campaign=campaign)
+    else:
+        total = cad(lines.aggregate(total=Sum("amount"))["total"] or 0)
+        if total == current:
+            return None
     change = GoalChange.objects.create(
         campaign=campaign,
-        old_legal_cost=cad(campaign.legal_cost.amount),
+        old_legal_cost=current,
         new_legal_cost=total,
         reason=reason,
+        closes_ledger=emptied,
     )
     campaign.legal_cost = total
     campaign.save(update_fields=["legal_cost", "updated_at"])

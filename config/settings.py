@@ -135,6 +135,10 @@ if DATABASES["default"]["ENGINE"].endswith("postgresql"):
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
         "connect_timeout", _env_or_fail(env.int, "DB_CONNECT_TIMEOUT", default=5)
     )
+elif DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # SQLite ignores select_for_update: IMMEDIATE takes the write lock when a transaction starts,
+    # so two concurrent money changes queue up instead of one reading a stale row (or failing).
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("transaction_mode", "IMMEDIATE")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 if not (DEBUG or TESTING) and not env.str("CACHE_URL", default=""):
@@ -252,6 +256,8 @@ CELERY_BEAT_SCHEDULE = {
     "send-scheduled-updates": {"task": "campaign.tasks.updates_sweep", "schedule": 60.0},
     # Missed all-or-nothing deadlines, pledge charges whose task was lost, cards still to detach.
     "sweep-pledges": {"task": "donations.pledge_tasks.pledges_sweep", "schedule": 60.0},
+    # Receipts, refunds, surplus shares and fees whose enqueue failed (broker down at the time).
+    "sweep-lost-work": {"task": "donations.tasks.sweep_lost_work", "schedule": 60.0},
 }
 # Update emails go out in batches of this many, each batch over one mail-server connection.
 UPDATE_EMAIL_BATCH_SIZE: int = _env_or_fail(env.int, "UPDATE_EMAIL_BATCH_SIZE", default=100)

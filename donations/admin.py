@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -54,20 +54,54 @@ class DonationAdmin(admin.ModelAdmin):
         "charge_id", "public_id",
     )  # fmt: skip
     date_hierarchy = "created_at"
-    actions = ("hide_messages", "show_messages")
+    actions = ("hide_messages", "show_messages", "resolve_flags")
     list_select_related = ("campaign",)
     show_full_result_count = False
     readonly_fields = (
         "public_id", "campaign", "amount", "amount_refunded", "fee", "state", "dispute_state",
         "channel", "checkout_session_id", "payment_intent_id", "charge_id", "created_at",
         "confirmed_at", "receipt_sent_at", "donor_key", "language", "covers_fees", "fee_covered",
-        "reference", "refund_link",
+        "reference", "refund_link", "flag", "email", "dispute_id",
     )  # fmt: skip
+    # What an edit may write: display choices only. Everything else moves money or the donor count
+    # and goes through a service (e.g. `resolve_flags`), so totals move with it.
+    editable_fields = ("display_name", "message", "anonymous", "show_amount", "message_hidden")
     inlines = (RefundInline,)
 
     def has_add_permission(self, request: object) -> bool:
         # Online donations come from payments only; money never changes by editing a row.
         return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # A deleted row would leave the totals counting it; refunds and flags are the way out.
+        return False
+
+    def save_model(self, request: HttpRequest, obj: Donation, form: Any, change: bool) -> None:
+        # Only the display fields the admin changed: a full save would overwrite the state or
+        # refunded amount a webhook wrote while the form was open.
+        changed = [name for name in form.changed_data if name in self.editable_fields]
+        if change and changed:
+            obj.save(update_fields=changed)
+
+    @admin.action(description=_("Accept the flagged payment as received and count it"))
+    def resolve_flags(self, request: HttpRequest, queryset: QuerySet[Donation]) -> None:
+        resolved = 0
+        for donation in queryset.exclude(flag=""):
+            with transaction.atomic():
+                flag = donation.flag
+                try:
+                    result = services.donation_flag_resolve(donation=donation)
+                except services.FlagNotResolvable as error:
+                    self.message_user(request, f"{donation}: {error}", level=messages.ERROR)
+                    continue
+                audit_record(
+                    user=request.user,
+                    action=MoneyAction.DONATION_EDIT,
+                    obj=result,
+                    detail={"resolved_flag": flag, "amount": result.amount.amount},
+                )
+            resolved += 1
+        self.message_user(request, _("%(count)d flagged payment(s) counted.") % {"count": resolved})
 
     @admin.display(description=_("refund"))
     def refund_link(self, obj: Donation) -> str:
@@ -141,6 +175,17 @@ class OfflineGiftForm(forms.ModelForm):
         label=_("Received by"),
         choices=[(c.value, c.label) for c in services.OFFLINE_CHANNELS],
     )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("campaign") is not None and data.get("received_on") is not None:
+            try:
+                services.offline_gift_check(
+                    campaign=data["campaign"], received_on=data["received_on"]
+                )
+            except services.OfflineGiftRefused as error:
+                self.add_error("received_on", str(error))
+        return data
 
     class Meta:
         model = OfflineGift

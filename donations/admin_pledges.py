@@ -259,7 +259,13 @@ class CaseClosureAdmin(admin.ModelAdmin):
         }
         if request.method != "POST":
             return TemplateResponse(request, "admin/donations/case_close.html", context)
-        campaign = campaigns.filter(pk=request.POST.get("campaign") or 0).first()
+        raw_campaign = str(request.POST.get("campaign") or "")
+        # A tampered or stale form (not an id) gets the same clear error as a closed campaign.
+        campaign = (
+            campaigns.filter(pk=int(raw_campaign)).first()
+            if raw_campaign.isascii() and raw_campaign.isdigit() and len(raw_campaign) < 19
+            else None
+        )
         try:
             # The same strict parser as the donation form: digits and at most two decimals.
             recovered = parse_amount(request.POST.get("recovered") or "0")

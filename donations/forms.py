@@ -3,12 +3,13 @@ from __future__ import annotations
 import re
 from decimal import Decimal, InvalidOperation
 
+from babel.numbers import format_decimal
 from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 from djmoney.money import Money
 
-from campaign.formatting import number_format
+from campaign.formatting import babel_locale
 from campaign.models import cad
 
 PRESET_AMOUNTS = (10, 25, 50, 100, 250)
@@ -16,6 +17,11 @@ PRESET_AMOUNTS = (10, 25, 50, 100, 250)
 # Anything else (exponents, signs, NaN, thousands separators, letters) is refused outright.
 AMOUNT_PATTERN = re.compile(r"^\$?\s*([0-9]{1,7})(?:[.,]([0-9]{1,2}))?\s*\$?$", re.ASCII)
 CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _dollars(value: Decimal) -> str:
+    """The number in a limit message, as the reader writes it: "10,000.00" / "10 000,00"."""
+    return format_decimal(value, format="#,##0.00", locale=babel_locale())
 
 
 def parse_amount(raw: str) -> Decimal:
@@ -161,13 +167,12 @@ class DonationForm(forms.Form):
         maximum = Decimal(settings.DONATION_MAX_CAD)
         if value < minimum:
             raise forms.ValidationError(
-                _("The minimum gift is $%(min)s.") % {"min": number_format(minimum, places=2)},
+                _("The minimum gift is $%(min)s.") % {"min": _dollars(minimum)},
                 code="min",
             )
         if value > maximum:
             raise forms.ValidationError(
-                _("The maximum gift online is $%(max)s.")
-                % {"max": number_format(maximum, places=2)},
+                _("The maximum gift online is $%(max)s.") % {"max": _dollars(maximum)},
                 code="max",
             )
         return cad(value)

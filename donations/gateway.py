@@ -477,6 +477,15 @@ def payment_charge_fee(*, payment_intent_id: str) -> ChargeFee:
     return ChargeFee(charge_id=charge_id, fee=cents_to_money(int(fee)))
 
 
+def charge_refunded_amount(*, payment_intent_id: str) -> Money:
+    """What Stripe counts as refunded on a payment's charge now (a failed refund is not in it)."""
+    intent = _call(
+        client().v1.payment_intents.retrieve, payment_intent_id, {"expand": ["latest_charge"]}
+    )
+    charge = _field(intent, "latest_charge")
+    return cents_to_money(int(_field(charge, "amount_refunded") or 0))
+
+
 def refund_create(
     *, payment_intent_id: str, amount: Money, idempotency_key: str, metadata: dict[str, str]
 ) -> str:

@@ -457,7 +457,12 @@ class Pledge(models.Model):
     charged_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
     confirmation_sent_at = models.DateTimeField(null=True, blank=True)
-    outcome_sent_at = models.DateTimeField(null=True, blank=True)
+    # One stamp per email kind: a pledger asked to authenticate still hears that it was released.
+    outcome_sent_at = models.DateTimeField(
+        null=True, blank=True, help_text=_("When the 'action needed' email was sent.")
+    )
+    declined_sent_at = models.DateTimeField(null=True, blank=True)
+    released_sent_at = models.DateTimeField(null=True, blank=True)
     detached_at = models.DateTimeField(null=True, blank=True)
 
     objects = MoneyManager()

@@ -424,8 +424,8 @@ def pledge_detach(*, pledge_id: int) -> bool:
 EMAIL_STAMP = {
     "confirmed": "confirmation_sent_at",
     "action": "outcome_sent_at",
-    "declined": "outcome_sent_at",
-    "released": "outcome_sent_at",
+    "declined": "declined_sent_at",
+    "released": "released_sent_at",
 }
 
 

@@ -16,6 +16,7 @@ from django.db import models, transaction
 
 from audit.models import MoneyAction
 from audit.services import audit_record
+from campaign.models import Subscriber
 
 from .models import ERASED_KEY_PREFIX, Donation, DonorTally, StripeEvent, donor_key_for
 
@@ -109,11 +110,19 @@ def donor_data_erase(*, email: str, user: Any = None) -> dict[str, int]:
         event.save(update_fields=["payload"])
     others = 0
     for row in _other_rows(email):
-        for field in row._meta.get_fields():
-            if isinstance(field, models.EmailField) and field.blank:
-                setattr(row, field.name, "")
-                row.save(update_fields=[field.name])
-                others += 1
+        others += 1
+        if isinstance(row, Subscriber):
+            # A subscription is only its address: erasing it is ending it (and its delivery log).
+            row.delete()
+            continue
+        # Required or not, the address goes (a pledge with no email is simply not emailed); the
+        # row stays when it carries money. A queryset update skips the form-level `blank` rule.
+        blanked = {
+            field.name: ""
+            for field in row._meta.get_fields()
+            if isinstance(field, models.EmailField) or field.name == "display_name"
+        }
+        type(row)._default_manager.filter(pk=row.pk).update(**blanked)
     result = {"donations": len(donations), "stripe_events": len(events), "other_records": others}
     audit_record(user=user, action=MoneyAction.DATA_ERASURE, obj=None, detail={"erased": result})
     return result

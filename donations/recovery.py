@@ -19,7 +19,17 @@ from django.db.models import F
 from django.utils import timezone
 
 from . import gateway, services
-from .models import Donation, DonationState, EventStatus, StripeEvent
+from .models import (
+    CaseClosure,
+    Channel,
+    ClosureState,
+    Donation,
+    DonationState,
+    EventStatus,
+    Refund,
+    RefundStatus,
+    StripeEvent,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +75,72 @@ def events_sweep(*, older_than_seconds: int = 60, batch: int = SWEEP_BATCH) -> i
                 error=f"{type(error).__name__}: {error}"[:2000],
             )
     return len(ids)
+
+
+# Work older than this whose task should have run lost it (broker down at enqueue time); work
+# older than WORK_GIVE_UP is left to the admin (a receipt or fee nobody could get for days).
+WORK_STALE_SECONDS = 120
+WORK_GIVE_UP = timedelta(days=3)
+
+
+def work_sweep(*, older_than_seconds: int = WORK_STALE_SECONDS) -> dict[str, int]:
+    """Queue again what a lost enqueue left behind: receipts, refunds, surplus shares, fees.
+
+    Every task it queues is idempotent (row locks and idempotency keys), so work whose task is
+    merely slow is safe to queue twice. A broker still down raises; beat tries a minute later.
+    """
+    from . import pledge_tasks, tasks
+
+    now = timezone.now()
+    cutoff = now - timedelta(seconds=older_than_seconds)
+    since = now - WORK_GIVE_UP
+    receipts = list(
+        Donation.objects.filter(
+            state=DonationState.CONFIRMED,
+            flag="",
+            receipt_sent_at__isnull=True,
+            confirmed_at__lte=cutoff,
+            confirmed_at__gte=since,
+        )
+        .exclude(email="")
+        .values_list("pk", flat=True)[:SWEEP_BATCH]
+    )
+    for donation_id in receipts:
+        tasks.send_receipt.delay(donation_id)
+    refunds = list(
+        Refund.objects.filter(status=RefundStatus.REQUESTED, created_at__lte=cutoff).values_list(
+            "pk", flat=True
+        )[:SWEEP_BATCH]
+    )
+    for refund_id in refunds:
+        tasks.submit_refund.delay(refund_id)
+    closures = list(
+        CaseClosure.objects.filter(state=ClosureState.REFUNDING).values_list("pk", flat=True)
+    )
+    for closure_id in closures:
+        pledge_tasks.refund_surplus.delay(closure_id)
+    fees: list[int] = []
+    if not gateway.is_demo():
+        fees = list(
+            Donation.objects.filter(
+                channel=Channel.STRIPE,
+                state__in=(DonationState.CONFIRMED, DonationState.REFUNDED),
+                flag="",
+                fee=0,
+                confirmed_at__lte=cutoff,
+                confirmed_at__gte=since,
+            )
+            .exclude(payment_intent_id="")
+            .values_list("pk", flat=True)[:SWEEP_BATCH]
+        )
+    for donation_id in fees:
+        tasks.fetch_fee.delay(donation_id)
+    return {
+        "receipts": len(receipts),
+        "refunds": len(refunds),
+        "closures": len(closures),
+        "fees": len(fees),
+    }
 
 
 @dataclass

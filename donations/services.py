@@ -11,7 +11,7 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import fields
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -30,6 +30,7 @@ from .models import (
     ONLINE_CHANNELS,
     AmountTally,
     CampaignTotals,
+    CaseClosure,
     Channel,
     Contribution,
     DailyRollup,
@@ -139,7 +140,8 @@ def _change(donation: Donation, mutate: Callable[[Donation], None]) -> Donation:
         from .tasks import send_receipt
 
         donation_id = donation.pk
-        transaction.on_commit(lambda: send_receipt.delay(donation_id))
+        # robust: with the broker down the payment still counts; `work_sweep` sends it later.
+        transaction.on_commit(lambda: send_receipt.delay(donation_id), robust=True)
     return donation
 
 
@@ -324,16 +326,70 @@ def donation_cancel(*, donation: Donation) -> Donation:
     return locked
 
 
+class FlagNotResolvable(ValueError):
+    """The flagged payment cannot be counted as it is; the message says why, for the admin."""
+
+
+def _flagged_payment(donation: Donation) -> gateway.CheckoutResult | None:
+    """The payment behind the flag, as the flagged webhook event reported it (none in the demo)."""
+    event = (
+        StripeEvent.objects.filter(donation=donation, status=EventStatus.FLAGGED)
+        .order_by("-received_at", "-pk")
+        .first()
+    )
+    if event is None:
+        return None
+    return gateway.checkout_result_from(event.payload["data"]["object"])
+
+
+@transaction.atomic
+def donation_flag_resolve(*, donation: Donation) -> Donation:
+    """The admin accepts a flagged payment as received: it counts, at the amount actually paid.
+
+    A flag is the only thing keeping a paid donation out of the totals, so clearing it goes
+    through `_change` like any other state change. Raises `FlagNotResolvable`.
+    """
+    locked = Donation.objects.select_for_update().get(pk=donation.pk)
+    if not locked.flag:
+        return locked
+    paid = _flagged_payment(locked)
+    if paid is not None and paid.currency and paid.currency != CURRENCY:
+        raise FlagNotResolvable(
+            gettext("Paid in %(currency)s: refund it instead.") % {"currency": paid.currency}
+        )
+
+    def resolve(d: Donation) -> None:
+        d.flag = ""
+        if paid is not None and paid.amount_total is not None:
+            d.amount = cad(paid.amount_total.amount)
+        if paid is not None and paid.payment_intent_id and not d.payment_intent_id:
+            d.payment_intent_id = paid.payment_intent_id
+        if d.state in CONFIRMABLE:
+            d.state = DonationState.CONFIRMED
+            d.confirmed_at = d.confirmed_at or timezone.now()
+
+    return _change(locked, resolve)
+
+
 @transaction.atomic
 def refund_record(
-    *, donation_ref: str, payment_intent_id: str, charge_id: str, amount_refunded: Money
+    *,
+    donation_ref: str,
+    payment_intent_id: str,
+    charge_id: str,
+    amount_refunded: Money,
+    added: bool = False,
 ) -> Donation:
     """Apply Stripe's cumulative refunded amount; stale or repeated events change nothing.
 
     Refunds only grow, so taking the largest amount seen makes the result independent of the order
     in which events arrive (a refund may even arrive before the payment's completion).
+    With `added` (the demo gateway's refunds), `amount_refunded` is one refund's amount, added to
+    the total read under the row lock, never to a copy read earlier.
     """
     donation = _locked(donation_ref=donation_ref, payment_intent_id=payment_intent_id)
+    if added:
+        amount_refunded = cad(donation.amount_refunded.amount + amount_refunded.amount)
     new_refunded = min(amount_refunded.amount, donation.amount.amount)
     if new_refunded <= donation.amount_refunded.amount and (
         not charge_id or donation.charge_id == charge_id
@@ -417,14 +473,75 @@ def _on_charge_refunded(event: StripeEvent) -> Donation:
     currency = str(charge.get("currency") or "").upper()
     if currency != CURRENCY:
         raise ValueError(f"Refund in {currency}, not {CURRENCY}.")
+    amount_refunded = gateway.cents_to_money(int(charge.get("amount_refunded") or 0))
+    if payment_intent and (
+        Refund.objects.filter(
+            donation__payment_intent_id=payment_intent, status=RefundStatus.FAILED
+        )
+        .exclude(stripe_refund_id="")
+        .exists()
+    ):
+        # A refund of this payment failed after Stripe took it: this event's snapshot may predate
+        # the failure, so ask Stripe for the charge's figure now. Raises `GatewayError` (retried).
+        amount_refunded = gateway.charge_refunded_amount(payment_intent_id=str(payment_intent))
     donation = refund_record(
         donation_ref=str((charge.get("metadata") or {}).get("donation", "")),
         payment_intent_id=str(payment_intent),
         charge_id=str(charge.get("id") or ""),
-        amount_refunded=gateway.cents_to_money(int(charge.get("amount_refunded") or 0)),
+        amount_refunded=amount_refunded,
     )
     _refunds_settle(donation=donation)
     return donation
+
+
+def _stripe_id(value: Any) -> str:
+    return str(value.get("id", "") if isinstance(value, dict) else value or "")
+
+
+@transaction.atomic
+def refund_failure_record(
+    *, stripe_refund_id: str, donation_ref: str, payment_intent_id: str, reason: str
+) -> Donation:
+    """A refund failed after Stripe accepted it (a closed card account): the money stayed.
+
+    The refund is marked failed, and the refunded amount becomes the charge's figure at Stripe
+    now (which no longer includes it); the only path where the refunded amount may go down, and
+    it goes through `_change` so the totals move with it. Safe to run twice.
+    Raises `gateway.GatewayError` when Stripe cannot be asked (the event is retried).
+    """
+    donation = _locked(donation_ref=donation_ref, payment_intent_id=payment_intent_id)
+    if stripe_refund_id:
+        Refund.objects.filter(stripe_refund_id=stripe_refund_id).exclude(
+            status=RefundStatus.FAILED
+        ).update(status=RefundStatus.FAILED, error=f"Stripe: {reason}"[:2000])
+    if donation.channel != Channel.STRIPE or not donation.payment_intent_id:
+        return donation
+    stripe_figure = gateway.charge_refunded_amount(payment_intent_id=donation.payment_intent_id)
+    refunded = cad(min(stripe_figure.amount, donation.amount.amount))
+    if refunded == donation.amount_refunded:
+        return donation
+
+    def reverse(d: Donation) -> None:
+        d.amount_refunded = refunded
+        if d.state == DonationState.REFUNDED and refunded.amount < d.amount.amount:
+            d.state = DonationState.CONFIRMED
+        elif d.state == DonationState.CONFIRMED and refunded.amount >= d.amount.amount:
+            d.state = DonationState.REFUNDED
+
+    return _change(donation, reverse)
+
+
+def _on_refund_updated(event: StripeEvent) -> Donation | None:
+    """`charge.refund.updated`, `refund.updated`, `refund.failed`: only a failure changes money."""
+    refund = event.payload["data"]["object"]
+    if str(refund.get("status") or "") != "failed":
+        return None
+    return refund_failure_record(
+        stripe_refund_id=str(refund.get("id") or ""),
+        donation_ref=str((refund.get("metadata") or {}).get("donation", "")),
+        payment_intent_id=_stripe_id(refund.get("payment_intent")),
+        reason=str(refund.get("failure_reason") or "failed"),
+    )
 
 
 EVENT_HANDLERS: dict[str, Callable[[StripeEvent], Donation | None]] = {
@@ -434,6 +551,9 @@ EVENT_HANDLERS: dict[str, Callable[[StripeEvent], Donation | None]] = {
     "checkout.session.async_payment_failed": _on_async_failed,
     "checkout.session.expired": _on_expired,
     "charge.refunded": _on_charge_refunded,
+    "charge.refund.updated": _on_refund_updated,
+    "refund.updated": _on_refund_updated,
+    "refund.failed": _on_refund_updated,
 }
 
 
@@ -455,7 +575,13 @@ def event_process(*, event_id: int) -> StripeEvent:
             try:
                 with transaction.atomic():
                     donation = handler(event)
-            except (DonationNotFound, KeyError, ValueError, TypeError) as error:
+            except (
+                DonationNotFound,
+                KeyError,
+                ValueError,
+                TypeError,
+                gateway.GatewayError,
+            ) as error:
                 event.status = EventStatus.FAILED
                 event.error = f"{type(error).__name__}: {error}"
                 event.save(update_fields=["status", "error", "attempts"])
@@ -557,6 +683,28 @@ def donation_fee_record(*, donation_id: int) -> Donation:
 # --- Offline gifts -----------------------------------------------------------------------
 
 OFFLINE_CHANNELS = (Channel.CHEQUE, Channel.CASH, Channel.INTERAC)
+# How long before the campaign's start a cheque may be dated (pledged early, cashed late).
+OFFLINE_EARLIEST = timedelta(days=365)
+
+
+class OfflineGiftRefused(ValueError):
+    """The gift cannot be recorded as entered; the message says why, for the admin."""
+
+
+def offline_gift_check(*, campaign: Campaign, received_on: date) -> None:
+    """Refuse a date in the future or long before the campaign, and any gift once it is closed
+    (the closing accounts and the surplus split are final). Raises `OfflineGiftRefused`."""
+    if CaseClosure.objects.filter(campaign=campaign).exists():
+        raise OfflineGiftRefused(
+            gettext("This case is closed: its accounts are final, no gift can be added.")
+        )
+    today = timezone.localdate()
+    earliest = campaign.starts_on - OFFLINE_EARLIEST
+    if not earliest <= received_on <= today:
+        raise OfflineGiftRefused(
+            gettext("The date must be between %(earliest)s and today (%(today)s).")
+            % {"earliest": earliest.isoformat(), "today": today.isoformat()}
+        )
 
 
 @transaction.atomic
@@ -579,6 +727,7 @@ def offline_gift_record(
         raise ValueError(f"{channel!r} is not an offline channel.")
     if amount.amount <= 0:
         raise ValueError("An offline gift must be more than zero.")
+    offline_gift_check(campaign=campaign, received_on=received_on)
     received_at = timezone.make_aware(datetime.combine(received_on, time(12)))
     donation = Donation.objects.create(
         campaign=campaign,
@@ -646,7 +795,8 @@ def refund_request(*, donation: Donation, amount: Money, reason: str, user: Any 
     from .tasks import submit_refund
 
     refund_id = refund.pk
-    transaction.on_commit(lambda: submit_refund.delay(refund_id))
+    # robust: with the broker down the refund stays requested; `work_sweep` submits it later.
+    transaction.on_commit(lambda: submit_refund.delay(refund_id), robust=True)
     return refund
 
 
@@ -663,19 +813,27 @@ def refund_submit(*, refund_id: int) -> Refund:
         refund.save(update_fields=["attempts"])
     donation = refund.donation
     if donation.channel == Channel.DEMO:
-        # No money moves in the demo: play Stripe's part and its webhook at once.
-        refund_record(
-            donation_ref=str(donation.public_id),
-            payment_intent_id=donation.payment_intent_id,
-            charge_id=donation.charge_id,
-            amount_refunded=cad(donation.amount_refunded.amount + refund.amount.amount),
-        )
-        Refund.objects.filter(pk=refund.pk).update(
-            status=RefundStatus.CONFIRMED,
-            stripe_refund_id=f"demo_re_{refund.public_id}",
-            submitted_at=timezone.now(),
-            confirmed_at=timezone.now(),
-        )
+        # No money moves in the demo: play Stripe's part and its webhook at once, in one
+        # transaction with the donation, then the refund locked (the webhook's order), so two
+        # runs of the task cannot both add the refund.
+        with transaction.atomic():
+            Donation.objects.select_for_update().get(pk=donation.pk)
+            refund = Refund.objects.select_for_update().get(pk=refund_id)
+            if refund.status != RefundStatus.REQUESTED:
+                return refund
+            refund_record(
+                donation_ref=str(donation.public_id),
+                payment_intent_id=donation.payment_intent_id,
+                charge_id=donation.charge_id,
+                amount_refunded=refund.amount,
+                added=True,
+            )
+            Refund.objects.filter(pk=refund.pk).update(
+                status=RefundStatus.CONFIRMED,
+                stripe_refund_id=f"demo_re_{refund.public_id}",
+                submitted_at=timezone.now(),
+                confirmed_at=timezone.now(),
+            )
         refund.refresh_from_db()
         return refund
     try:

@@ -9,14 +9,21 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 
 from django.db.models import Count, Sum
 from djmoney.money import Money
 
 from campaign.models import Campaign, Stage, StageState, cad
 
-from .models import PLEDGE_OPEN_STATES, CaseClosure, DonationState, Pledge, PledgeState
+from .models import (
+    PLEDGE_OPEN_STATES,
+    CaseClosure,
+    DisputeState,
+    DonationState,
+    Pledge,
+    PledgeState,
+)
 from .selectors import Totals
 
 FUNDED_STATES = (StageState.DONE, StageState.ACTIVE, StageState.FUNDING)
@@ -41,16 +48,22 @@ class StageRow:
 
 
 def _paid_by_pledges(*, campaign: Campaign) -> dict[int, Decimal]:
+    """What each stage's charged pledges still bring: as the totals count them, net of refunds,
+    nothing for a flagged payment or a disputed one (open or lost)."""
     rows = (
         Pledge.objects.filter(
             stage__campaign=campaign,
             state=PledgeState.CHARGED,
             donation__state__in=(DonationState.CONFIRMED, DonationState.REFUNDED),
+            donation__flag="",
         )
-        .values("stage_id")
-        .annotate(total=Sum("amount"))
+        .exclude(donation__dispute_state__in=(DisputeState.OPEN, DisputeState.LOST))
+        .values_list("stage_id", "donation__amount", "donation__amount_refunded")
     )
-    return {row["stage_id"]: Decimal(row["total"] or 0) for row in rows}
+    paid: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    for stage_id, amount, refunded in rows:
+        paid[stage_id] += max(Decimal(amount) - Decimal(refunded), ZERO)
+    return dict(paid)
 
 
 def stage_rows(*, campaign: Campaign, totals: Totals) -> list[StageRow]:
@@ -78,7 +91,10 @@ def stage_rows(*, campaign: Campaign, totals: Totals) -> list[StageRow]:
         promised, count = pledged.get(stage.pk, (ZERO, 0))
         estimate = stage.estimate
         percent = (
-            ((raised.amount + promised) * 100 / estimate.amount).quantize(Decimal("0.1"))
+            # Down, never to the nearest: 99.95 % of the way is not "100 %" yet.
+            ((raised.amount + promised) * 100 / estimate.amount).quantize(
+                Decimal("0.1"), rounding=ROUND_DOWN
+            )
             if estimate.amount > 0
             else ZERO
         )

@@ -150,7 +150,22 @@ def surplus_preview(*, campaign: Campaign, recovered: Money) -> Preview:
         Stage.objects.filter(campaign=campaign).aggregate(total=Sum("spent"))["total"]
         or Decimal("0")
     )
-    available = totals.raised.amount - totals.fees.amount + recovered.amount - spent.amount
+    # Refunds on their way (asked from the admin, not yet confirmed by Stripe) still count in
+    # `raised`; that money is already leaving, so it is neither surplus nor a gift to share on.
+    on_the_way = {
+        row["donation_id"]: Decimal(row["total"] or 0)
+        for row in Refund.objects.filter(
+            donation__campaign=campaign,
+            donation__flag="",
+            status__in=(RefundStatus.REQUESTED, RefundStatus.SUBMITTED),
+        )
+        # A disputed gift is already out of `raised`: its refund is not taken off twice.
+        .exclude(donation__dispute_state__in=(DisputeState.OPEN, DisputeState.LOST))
+        .values("donation_id")
+        .annotate(total=Sum("amount"))
+    }
+    raised = cad(totals.raised.amount - sum(on_the_way.values(), Decimal("0")))
+    available = raised.amount - totals.fees.amount + recovered.amount - spent.amount
     surplus = cad(max(available, Decimal("0")))
     lines: list[ShareLine] = []
     to_cause = surplus
@@ -165,16 +180,6 @@ def surplus_preview(*, campaign: Campaign, recovered: Money) -> Preview:
             .order_by("confirmed_at", "pk")
         )
         by_pk = {d.pk: d for d in donations}
-        # Refunds on their way (asked from the admin, not yet confirmed) are not given twice.
-        on_the_way = {
-            row["donation_id"]: Decimal(row["total"] or 0)
-            for row in Refund.objects.filter(
-                donation__campaign=campaign,
-                status__in=(RefundStatus.REQUESTED, RefundStatus.SUBMITTED),
-            )
-            .values("donation_id")
-            .annotate(total=Sum("amount"))
-        }
         split = split_pro_rata(
             surplus=_cents(surplus.amount),
             gifts={
@@ -203,7 +208,7 @@ def surplus_preview(*, campaign: Campaign, recovered: Money) -> Preview:
         campaign=campaign,
         rule=campaign.surplus_rule,
         cause=campaign.surplus_cause,
-        raised=totals.raised,
+        raised=raised,
         fees=totals.fees,
         spent=spent,
         recovered=cad(recovered.amount),
@@ -258,7 +263,8 @@ def case_close(
         if pending:
             from .pledge_tasks import refund_surplus
 
-            transaction.on_commit(lambda: refund_surplus.delay(closure_id))
+            # robust: the closure stands with the broker down; `work_sweep` sends the shares.
+            transaction.on_commit(lambda: refund_surplus.delay(closure_id), robust=True)
         return closure
 
 

@@ -53,6 +53,12 @@ def sweep_unprocessed_events(older_than_seconds: int = 60) -> int:
 
 
 @shared_task(acks_late=True)
+def sweep_lost_work(older_than_seconds: int = recovery.WORK_STALE_SECONDS) -> dict[str, int]:
+    """Queue again receipts, refunds, surplus shares and fees whose enqueue failed."""
+    return recovery.work_sweep(older_than_seconds=older_than_seconds)
+
+
+@shared_task(acks_late=True)
 def reconcile_stripe(lookback_hours: int = 72) -> dict[str, int]:
     """Ask Stripe for what the webhooks may have missed, and expire abandoned checkouts."""
     return recovery.reconcile(lookback_seconds=lookback_hours * 3600).as_dict()

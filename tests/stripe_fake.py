@@ -201,6 +201,20 @@ class StripeFake(SavedCardsMixin):
             charge["refunded"] = charge["amount_refunded"] >= charge["amount"]
             return json.loads(json.dumps(charge))
 
+    def refund_fail(
+        self, refund_id: str, reason: str = "expired_or_canceled_card"
+    ) -> dict[str, Any]:
+        """A refund Stripe accepted fails later (the card account closed): the money goes back to
+        the balance and leaves the charge's refunded amount. Returns the refund object."""
+        with self.lock:
+            refund = self.refunds[refund_id]
+            refund["status"] = "failed"
+            refund["failure_reason"] = reason
+            charge = self.charges[refund["charge"]]
+            charge["amount_refunded"] = max(charge["amount_refunded"] - refund["amount"], 0)
+            charge["refunded"] = charge["amount_refunded"] >= charge["amount"]
+            return json.loads(json.dumps(refund))
+
     def event(
         self, event_type: str, obj: dict[str, Any], *, created: int | None = None
     ) -> dict[str, Any]:

@@ -11,6 +11,7 @@ import time_machine
 from campaign import selectors, services
 from campaign.models import Campaign, GoalChange, LegalCost, cad
 from tests.conftest import confirmed_donation
+from tests.factories import CampaignFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -166,3 +167,64 @@ def test_public_section_shows_fees_paid_raised_and_hours_and_hides_private_detai
     assert "Strategy memo" not in html and "3.5 h" not in html
     assert "Details kept private" in html and "$875.00" in html
     assert "from $2,000.00 to $2,875.00" in html
+
+
+def test_deleting_the_only_line_restores_the_typed_figure(campaign):
+    campaign.legal_cost = cad("2000")
+    campaign.save()
+    typo = services.legal_cost_save(
+        entry=LegalCost(campaign=campaign, description="typo", flat_amount=cad("20000"))
+    )
+    assert legal_cost(campaign) == cad("20000.00")
+
+    services.legal_cost_delete(entry=typo)
+
+    assert legal_cost(campaign) == cad("2000.00")
+    history = [(c.old_legal_cost, c.new_legal_cost) for c in GoalChange.objects.order_by("pk")]
+    assert history == [(cad("2000"), cad("20000")), (cad("20000"), cad("2000"))]
+
+    # Typed again, then a new ledger: emptying it goes back to the new typed figure.
+    campaign.legal_cost = cad("2500")
+    campaign.save()
+    line = services.legal_cost_save(
+        entry=LegalCost(campaign=campaign, description="retainer", flat_amount=cad("2500"))
+    )
+    services.legal_cost_save(
+        entry=LegalCost(campaign=campaign, description="filing", flat_amount=cad("100"))
+    )
+    services.legal_cost_delete(entry=line)
+    assert legal_cost(campaign) == cad("100.00")
+    services.legal_cost_delete(entry=LegalCost.objects.get(description="filing"))
+    assert legal_cost(campaign) == cad("2500.00")
+
+
+def test_deleting_lines_one_by_one_ends_at_the_typed_figure(admin_client, campaign):
+    add(admin_client, campaign, description="Retainer", hours="8")  # $2,000: the typed figure too
+    extra = add(admin_client, campaign, description="Appeal", flat_amount_0="900")
+    first = LegalCost.objects.get(description="Retainer")
+    admin_client.post(f"/admin/campaign/legalcost/{first.pk}/delete/", {"post": "yes"})
+    assert legal_cost(campaign) == cad("900.00")
+
+    admin_client.post(f"/admin/campaign/legalcost/{extra.pk}/delete/", {"post": "yes"})
+
+    assert legal_cost(campaign) == cad("2000.00")
+    # The public history leaves out the marker that changed nothing.
+    public = selectors.ledger_summary(campaign=campaign).history
+    assert [c.new_legal_cost for c in public] == [cad("2900"), cad("900"), cad("2000")]
+
+
+def test_moving_a_line_to_another_campaign_updates_both(campaign):
+    other = CampaignFactory.create(legal_cost=cad("300"))
+    kept = LegalCost(campaign=campaign, description="a", flat_amount=cad("500"))
+    services.legal_cost_save(entry=kept)
+    moved = LegalCost(campaign=campaign, description="b", flat_amount=cad("700"))
+    services.legal_cost_save(entry=moved)
+    assert legal_cost(campaign) == cad("1200.00")
+
+    moved.campaign = other
+    services.legal_cost_save(entry=moved)
+
+    assert legal_cost(campaign) == cad("500.00")
+    assert legal_cost(other) == cad("700.00")
+    services.legal_cost_delete(entry=moved)
+    assert legal_cost(other) == cad("300.00")  # back to its own typed figure

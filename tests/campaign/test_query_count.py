@@ -66,7 +66,7 @@ def test_totals_json_within_the_pinned_count(
 @pytest.fixture
 def page_cache_on(settings: Any) -> None:
     settings.PAGE_CACHE = True
-    page_cache._local.clear()
+    page_cache.local_reset()
 
 
 @pytest.mark.django_db(transaction=True)

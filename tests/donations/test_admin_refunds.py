@@ -171,3 +171,29 @@ def test_refund_page_is_for_staff(client, outsider, gift):
     client.force_login(outsider)
     response = client.get(f"/admin/donations/donation/{gift.pk}/refund/")
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+def test_demo_refunds_add_to_the_total_read_under_the_lock(
+    campaign, monkeypatch, django_capture_on_commit_callbacks
+):
+    donation = confirmed_donation(campaign, "100.00", channel="demo")
+    with django_capture_on_commit_callbacks(execute=False):  # the tasks have not run yet
+        first = services.refund_request(donation=donation, amount=cad("20"), reason="one")
+        second = services.refund_request(donation=donation, amount=cad("30"), reason="two")
+    original_save = Refund.save
+
+    def save_then_other_task_runs(self, *args, **kwargs):
+        original_save(self, *args, **kwargs)
+        if self.pk == first.pk and kwargs.get("update_fields") == ["attempts"]:
+            # The second refund's task completes while the first holds a copy of the donation.
+            services.refund_submit(refund_id=second.pk)
+
+    monkeypatch.setattr(Refund, "save", save_then_other_task_runs)
+
+    services.refund_submit(refund_id=first.pk)
+    services.refund_submit(refund_id=first.pk)  # run twice: added once
+
+    donation.refresh_from_db()
+    assert donation.amount_refunded == cad("50.00")
+    assert selectors.campaign_totals(campaign=campaign).raised == cad("50.00")
+    assert set(Refund.objects.values_list("status", flat=True)) == {RefundStatus.CONFIRMED}

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from django.http import StreamingHttpResponse
+from django.utils import timezone
 
 from campaign.models import cad
-from donations import exports, selectors, services
+from donations import exports, selectors, services, surplus
 from donations.models import Channel, Donation, DonationState
 from tests.conftest import confirmed_donation
 
@@ -150,3 +151,49 @@ def test_export_is_for_staff(client, outsider, campaign):
     client.force_login(outsider)
     response = client.get(f"/admin/donations/donation/export/{campaign.pk}/")
     assert response.status_code == 302
+
+
+@pytest.mark.parametrize("day", ["0001-01-01", "9999-12-31", "tomorrow", "two years before"])
+def test_an_offline_gift_dated_in_the_future_or_long_before_is_a_form_error(
+    admin_client, campaign, django_capture_on_commit_callbacks, day
+):
+    named = {
+        "tomorrow": timezone.localdate() + timedelta(days=1),
+        "two years before": campaign.starts_on - timedelta(days=730),
+    }
+    received_on = named[day].isoformat() if day in named else day
+
+    response = record_cheque(
+        admin_client, campaign, django_capture_on_commit_callbacks, received_on=received_on
+    )
+
+    assert response.status_code == 200
+    assert "The date must be between" in response.content.decode()
+    assert not Donation.objects.exists()
+    with pytest.raises(services.OfflineGiftRefused):
+        services.offline_gift_record(
+            campaign=campaign,
+            amount=cad("5"),
+            channel=Channel.CASH,
+            received_on=date.fromisoformat(received_on),
+        )
+
+
+def test_no_offline_gift_after_the_case_is_closed(
+    admin_client, campaign, django_capture_on_commit_callbacks
+):
+    confirmed_donation(campaign, "50.00", channel="demo")
+    preview = surplus.surplus_preview(campaign=campaign, recovered=cad("0"))
+    surplus.case_close(campaign=campaign, recovered=cad("0"), expected_surplus=preview.surplus)
+
+    response = record_cheque(
+        admin_client,
+        campaign,
+        django_capture_on_commit_callbacks,
+        received_on=campaign.starts_on.isoformat(),
+    )
+
+    assert response.status_code == 200
+    assert "This case is closed" in response.content.decode()
+    assert Donation.objects.filter(channel=Channel.CHEQUE).count() == 0
+    assert selectors.campaign_totals(campaign=campaign).raised == cad("50.00")

@@ -14,9 +14,10 @@ from django.core.mail import EmailMultiAlternatives
 from django.utils import timezone
 
 from campaign.models import Stage, StageState, cad
-from donations import pledge_tasks, pledges, selectors
+from donations import gateway, pledge_tasks, pledges, selectors, services, stage_selectors
 from donations.models import Donation, DonationState, Pledge, PledgeState
 
+from ..conftest import confirmed_donation
 from ..payments import deliver
 from ..stripe_fake import StripeFake
 
@@ -624,3 +625,68 @@ def test_a_card_saved_after_the_stage_was_cancelled_is_detached(
     assert pledge.detached_at is not None
     assert stripe_fake.payment_methods[pledge.payment_method_id]["customer"] is None
     assert stripe_fake.requests_to("POST", "/v1/payment_intents") == []
+
+
+def _demo_pledge(stage: Stage, on_commit: Any, amount: str = "50") -> Pledge:
+    with on_commit(execute=True):
+        pledge = pledges.pledge_start(stage=stage, amount=cad(amount), email="p@example.org")
+        pledges.pledge_setup_complete(
+            result=gateway.demo_setup_result(pledge_ref=str(pledge.public_id))
+        )
+    return pledge
+
+
+def test_a_refunded_pledge_no_longer_funds_its_stage(campaign, django_capture_on_commit_callbacks):
+    on_commit = django_capture_on_commit_callbacks
+    stage = make_stage(campaign, estimated_hours=None, flat_amount=cad("1000"))
+    pledge = _demo_pledge(stage, on_commit)
+    activate(stage, on_commit)
+    pledge.refresh_from_db()
+    assert pledge.state == PledgeState.CHARGED
+
+    with on_commit(execute=True):
+        services.refund_request(donation=donation_of(pledge), amount=cad("20"), reason="asked")
+
+    totals = selectors.campaign_totals(campaign=campaign)
+    rows = stage_selectors.stage_rows(campaign=campaign, totals=totals)
+    assert totals.raised == cad("30.00")
+    assert [row.raised for row in rows] == [cad("30.00")]  # the $50 less the $20 refunded
+    assert sum(row.raised.amount for row in rows) == totals.raised.amount
+
+
+def test_stage_percent_rounds_down_never_showing_a_full_bar_early(campaign):
+    stage = make_stage(campaign, estimated_hours=None, flat_amount=cad("2000"), state="funding")
+    confirmed_donation(campaign, "1999.00")  # 99.95 %: half-even would show 100.0
+
+    totals = selectors.campaign_totals(campaign=campaign)
+    (row,) = stage_selectors.stage_rows(campaign=campaign, totals=totals)
+
+    assert row.stage == stage
+    assert row.percent == Decimal("99.9")
+
+
+def test_each_pledge_email_kind_goes_out_once_each(
+    campaign, mailoutbox, monkeypatch, django_capture_on_commit_callbacks
+):
+    on_commit = django_capture_on_commit_callbacks
+    stage = make_stage(campaign, estimated_hours=None, flat_amount=cad("1000"))
+    pledge = _demo_pledge(stage, on_commit)
+    monkeypatch.setattr(
+        gateway,
+        "payment_intent_off_session",
+        lambda **kw: gateway.OffSessionCharge(
+            status="authentication_required", payment_intent_id="pi_x", message="3DS"
+        ),
+    )
+    activate(stage, on_commit)
+    pledge.refresh_from_db()
+    assert pledge.state == PledgeState.NEEDS_ACTION
+
+    with on_commit(execute=True):
+        pledges.stage_cancel(stage_id=stage.pk)
+    # Sending again (a retried task) sends nothing more.
+    assert not pledges.pledge_email_once(pledge_id=pledge.pk, kind="released", send=lambda *a: None)
+
+    pledge.refresh_from_db()
+    assert len(mailoutbox) == 3  # confirmed, action needed, released
+    assert pledge.confirmation_sent_at and pledge.outcome_sent_at and pledge.released_sent_at

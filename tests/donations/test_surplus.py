@@ -303,3 +303,36 @@ def test_a_refund_on_its_way_is_not_given_again(campaign):
     # The $90 is not confirmed yet (still counted as raised), but only $10 can still go back.
     assert [line.amount for line in preview.lines] == [cad("10.00")]
     assert preview.refunded + preview.to_cause == preview.surplus
+
+
+def test_a_refund_on_its_way_is_not_surplus_either(campaign):
+    # Two $100 gifts; a full refund of the first is asked but not yet confirmed by Stripe.
+    first = confirmed_donation(campaign, "100.00", channel="demo")
+    second = confirmed_donation(campaign, "100.00", channel="demo")
+    campaign.surplus_cause = "Legal aid clinic"
+    campaign.save()
+    services.refund_request(donation=first, amount=cad("100.00"), reason="Asked by the donor")
+
+    preview = surplus.surplus_preview(campaign=campaign, recovered=cad("0"))
+
+    # Only the second gift's $100 is still there: the $100 on its way is neither shared out again
+    # nor counted in the surplus, so what leaves never exceeds what came in.
+    assert preview.raised == cad("100.00")
+    assert preview.surplus == cad("100.00")
+    assert [(line.donation, line.amount) for line in preview.lines] == [(second, cad("100.00"))]
+    assert preview.to_cause == cad("0.00")
+    leaving = Decimal("100.00") + preview.refunded.amount + preview.to_cause.amount
+    assert leaving == Decimal("200.00")
+
+
+@pytest.mark.parametrize("value", ["abc", "-1", "1.5", "99999999999999999999999", "١"])
+def test_closing_with_a_tampered_campaign_id_is_a_clear_error(admin_client, campaign, value):
+    admin_client.raise_request_exception = False
+
+    response = admin_client.post(
+        "/admin/donations/caseclosure/add/", {"campaign": value, "recovered": "0"}
+    )
+
+    assert response.status_code == 400
+    assert "Choose a campaign that is not closed yet." in response.content.decode()
+    assert not CaseClosure.objects.exists()
