@@ -8,10 +8,15 @@ donations through (logged) rather than turning every member away.
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from django.conf import settings
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
 from django_ratelimit.core import get_usage
+
+from campaign.models import Campaign
 
 logger = logging.getLogger(__name__)
 
@@ -60,3 +65,23 @@ def donation_wait_seconds(request: HttpRequest, *, count: bool) -> int:
         if over:
             waits.append(max(int(usage["time_left"]), 1))  # type: ignore[call-overload]
     return max(waits, default=0)
+
+
+def rate_limited_response(
+    request: HttpRequest, campaign: Campaign | None, wait_seconds: int
+) -> HttpResponse:
+    """429 with when to try again: card-testing bots stop here, before any payment request."""
+    logger.warning("Donation attempts rate-limited for %s", request.META.get("REMOTE_ADDR"))
+    minutes = max(1, -(-wait_seconds // 60))
+    response = render(
+        request,
+        "donations/rate_limited.html",
+        {
+            "campaign": campaign,
+            "wait_minutes": minutes,
+            "retry_at": timezone.localtime() + timedelta(seconds=wait_seconds),
+        },
+        status=429,
+    )
+    response["Retry-After"] = str(wait_seconds)
+    return response

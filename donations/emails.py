@@ -4,18 +4,12 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
 
+from campaign.emails import render_email
+
 from .models import Donation
-
-
-def render_email(name: str, context: dict[str, object]) -> tuple[str, str, str]:
-    subject = render_to_string(f"emails/{name}-subject.txt", context).strip().replace("\n", " ")
-    text = render_to_string(f"emails/{name}-body.txt", context)
-    html = render_to_string(f"emails/{name}-body.html", context)
-    return subject, text, html
 
 
 def receipt_send(donation: Donation) -> None:

@@ -8,7 +8,8 @@ from django.core.mail import EmailMultiAlternatives
 from django.urls import reverse
 from django.utils import translation
 
-from .emails import render_email
+from campaign.emails import render_email
+
 from .models import Pledge
 
 

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_http_methods
 
 from campaign.models import Stage
 
-from . import gateway, pledges, services, stage_selectors
+from . import abuse, gateway, pledges, services, stage_selectors
 from .models import Pledge, PledgeState
 from .pledge_forms import PledgeForm
 
@@ -49,6 +49,10 @@ def pledge_new(request: HttpRequest, slug: str, stage_id: int) -> HttpResponse:
         return render(
             request, "donations/pledge_form.html", context, status=400 if form.is_bound else 200
         )
+    # Saving a card is as useful to a card tester as a payment: the same limit applies.
+    wait = abuse.donation_wait_seconds(request, count=True)
+    if wait:
+        return abuse.rate_limited_response(request, stage.campaign, wait)
     data = form.cleaned_data
     try:
         pledge = pledges.pledge_start(

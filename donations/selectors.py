@@ -79,24 +79,6 @@ def campaign_totals(*, campaign: Campaign) -> Totals:
     )
 
 
-def recent_supporters(*, campaign: Campaign, limit: int = 5) -> QuerySet[Donation]:
-    """The latest counted gifts, newest first, with only what the public may see loaded."""
-    return (
-        Donation.objects.filter(campaign=campaign, state__in=PUBLIC_STATES, flag="")
-        .order_by("-confirmed_at", "-id")
-        .only(
-            "display_name",
-            "anonymous",
-            "show_amount",
-            "amount",
-            "amount_currency",
-            "message",
-            "confirmed_at",
-            "campaign_id",
-        )[:limit]
-    )
-
-
 def donation_by_public_id(*, public_id: str) -> Donation | None:
     return Donation.objects.select_related("campaign").filter(public_id=public_id).first()
 

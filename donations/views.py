@@ -1,13 +1,12 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import translation
 from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -32,26 +31,6 @@ def _donation_or_404(public_id: object) -> Donation:
     if donation is None:
         raise Http404("No such donation.")
     return donation
-
-
-def _rate_limited(
-    request: HttpRequest, campaign: Campaign | None, wait_seconds: int
-) -> HttpResponse:
-    """429 with when to try again: card-testing bots stop here, before any payment request."""
-    logger.warning("Donation attempts rate-limited for %s", request.META.get("REMOTE_ADDR"))
-    minutes = max(1, -(-wait_seconds // 60))
-    response = render(
-        request,
-        "donations/rate_limited.html",
-        {
-            "campaign": campaign,
-            "wait_minutes": minutes,
-            "retry_at": timezone.localtime() + timedelta(seconds=wait_seconds),
-        },
-        status=429,
-    )
-    response["Retry-After"] = str(wait_seconds)
-    return response
 
 
 def _checkout_redirect(request: HttpRequest, donation: Donation) -> HttpResponse:
@@ -82,7 +61,7 @@ def donate(request: HttpRequest, slug: str) -> HttpResponse:
     campaign = get_object_or_404(Campaign, slug=slug)
     wait = abuse.donation_wait_seconds(request, count=False)
     if wait:
-        return _rate_limited(request, campaign, wait)
+        return abuse.rate_limited_response(request, campaign, wait)
     form = DonationForm(request.POST)
     if not campaign.is_active:
         form.add_error(None, gettext("This campaign no longer accepts donations."))
@@ -92,7 +71,7 @@ def donate(request: HttpRequest, slug: str) -> HttpResponse:
         return campaign_page(request, campaign=campaign, form=form, status=400)
     wait = abuse.donation_wait_seconds(request, count=True)
     if wait:
-        return _rate_limited(request, campaign, wait)
+        return abuse.rate_limited_response(request, campaign, wait)
     data = form.cleaned_data
     donation = services.donation_start(
         campaign=campaign,
@@ -121,7 +100,7 @@ def checkout_retry(request: HttpRequest, public_id: object) -> HttpResponse:
         return redirect(donation.campaign.get_absolute_url())
     wait = abuse.donation_wait_seconds(request, count=True)
     if wait:
-        return _rate_limited(request, donation.campaign, wait)
+        return abuse.rate_limited_response(request, donation.campaign, wait)
     return _checkout_redirect(request, donation)
 
 

@@ -123,3 +123,19 @@ def test_production_rate_limit_setting_is_validated():
         text=True,
     )
     assert result.returncode != 0 and "DONATION_RATE_LIMIT must look like 5/10m" in result.stderr
+
+
+def test_saving_cards_for_pledges_is_limited_like_donations(campaign, stripe_fake, limits_on):
+    from campaign.models import Stage, StageState
+
+    stage = Stage.objects.create(
+        campaign=campaign, title="Trial", estimated_hours=40, state=StageState.POSSIBLE, position=2
+    )
+    url = f"/campaigns/{campaign.slug}/stages/{stage.pk}/pledge/"
+    data = {"amount": "50", "email": "bot@example.org", "display_name": "Bot"}
+
+    statuses = [Client().post(url, data, REMOTE_ADDR="203.0.113.9").status_code for _ in range(20)]
+
+    assert statuses[:5] == [303] * 5
+    assert set(statuses[5:]) == {429}
+    assert len(stripe_fake.requests_to("POST", CHECKOUTS)) == 5
