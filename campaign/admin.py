@@ -42,7 +42,12 @@ class CampaignAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ("title",)}
     readonly_fields = ("totals_summary", "dashboard_link")
     fieldsets = (
-        (None, {"fields": ("title", "slug", "summary", "story", "organizer_name")}),
+        (None, {"fields": ("slug", "organizer_name")}),
+        (
+            # Each French field beside its English one; an empty French field shows the English.
+            _("Text, English and French"),
+            {"fields": (("title", "title_fr"), ("summary", "summary_fr"), "story", "story_fr")},
+        ),
         (_("Money"), {"fields": ("legal_cost", "community_goal", "hourly_rate")}),
         (_("Dates"), {"fields": ("starts_on", "ends_on", "is_active")}),
         (
@@ -124,12 +129,12 @@ class UpdateAdmin(admin.ModelAdmin):
         "title", "campaign", "is_published", "published_at", "edited_at", "emails_summary",
     )  # fmt: skip
     list_filter = ("campaign", "is_published")
-    search_fields = ("title", "body")
+    search_fields = ("title", "body", "title_fr", "body_fr")
     prepopulated_fields = {"slug": ("title",)}
     date_hierarchy = "published_at"
     readonly_fields = ("edited_at", "fanout_started_at", "emails_progress")
     fieldsets = (
-        (None, {"fields": ("campaign", "title", "slug", "body")}),
+        (None, {"fields": ("campaign", ("title", "title_fr"), "slug", "body", "body_fr")}),
         (
             _("Publishing"),
             {
@@ -144,7 +149,7 @@ class UpdateAdmin(admin.ModelAdmin):
     )
 
     def save_model(self, request: Any, obj: Update, form: Any, change: bool) -> None:
-        changed = change and bool({"title", "body"} & set(form.changed_data))
+        changed = change and bool({"title", "body", "title_fr", "body_fr"} & set(form.changed_data))
         services.update_save(update=obj, content_changed=changed)
 
     @admin.display(description=_("emails"))

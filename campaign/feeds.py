@@ -25,16 +25,16 @@ class UpdatesFeed(Feed):  # type: ignore[type-arg]
         return get_object_or_404(Campaign, slug=slug)
 
     def title(self, obj: Campaign) -> str:
-        return gettext("%(title)s: updates") % {"title": obj.title}
+        return gettext("%(title)s: updates") % {"title": obj.title_local}
 
     def link(self, obj: Campaign) -> str:
         return obj.get_absolute_url()
 
     def subtitle(self, obj: Campaign) -> str:
-        return obj.summary or gettext("News about the case from the organizer.")
+        return obj.summary_local or gettext("News about the case from the organizer.")
 
     def author_name(self, obj: Campaign) -> str:
-        return obj.organizer_name or obj.title
+        return obj.organizer_name or obj.title_local
 
     def items(self, obj: Campaign) -> list[Update]:
         return list(
@@ -42,10 +42,10 @@ class UpdatesFeed(Feed):  # type: ignore[type-arg]
         )
 
     def item_title(self, item: Update) -> str:
-        return item.title
+        return item.title_local
 
     def item_description(self, item: Update) -> SafeString:
-        return markdown_to_html(item.body)
+        return markdown_to_html(item.body_local)
 
     def item_link(self, item: Update) -> str:
         return item.get_absolute_url()

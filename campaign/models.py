@@ -5,7 +5,7 @@ from typing import TypeVar
 
 from django.db import models
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 from djmoney.models.fields import MoneyField
 from djmoney.models.managers import add_money_comprehension_to_queryset
@@ -53,13 +53,50 @@ class MoneyManager(models.Manager[_M]):
 CampaignManager = MoneyManager.from_queryset(CampaignQuerySet)
 
 
-class Campaign(models.Model):
+class FrenchContent(models.Model):
+    """Organizer-written text kept in English and, optionally, in French (`<field>_fr`).
+
+    The reader's language is the active one at the time of reading (the page's, or the one an
+    email is rendered under), so one object serves both sites and every email.
+    """
+
+    class Meta:
+        abstract = True
+
+    def localized(self, field: str) -> str:
+        """The French version of `field` when French is active and it is filled, else English."""
+        if (translation.get_language() or "").startswith("fr"):
+            french = getattr(self, f"{field}_fr", "")
+            if french and french.strip():
+                return str(french)
+        return str(getattr(self, field))
+
+    @property
+    def title_local(self) -> str:
+        return self.localized("title")
+
+
+class Campaign(FrenchContent):
     title = models.CharField(_("title"), max_length=200)
     slug = models.SlugField(_("slug"), max_length=80, unique=True)
     summary = models.CharField(
         _("summary"), max_length=300, blank=True, help_text=_("One sentence shown under the title.")
     )
     story = models.TextField(_("story"), help_text=_("Markdown. Raw HTML and scripts are removed."))
+    title_fr = models.CharField(
+        _("title (French)"), max_length=200, blank=True, help_text=_("Empty: the English is shown.")
+    )
+    summary_fr = models.CharField(
+        _("summary (French)"),
+        max_length=300,
+        blank=True,
+        help_text=_("Empty: the English is shown."),
+    )
+    story_fr = models.TextField(
+        _("story (French)"),
+        blank=True,
+        help_text=_("Markdown, like the story. Empty: the English is shown."),
+    )
     legal_cost = money_field(
         verbose_name=_("total legal cost"),
         help_text=_("Confirmed legal fees for the case, in CAD."),
@@ -136,6 +173,14 @@ class Campaign(models.Model):
         return reverse("campaign:detail", kwargs={"slug": self.slug})
 
     @property
+    def summary_local(self) -> str:
+        return self.localized("summary")
+
+    @property
+    def story_local(self) -> str:
+        return self.localized("story")
+
+    @property
     def organizer_share(self) -> Money:
         """What the organizer pays himself: the legal cost not asked of members."""
         share = self.legal_cost.amount - self.community_goal.amount
@@ -156,13 +201,21 @@ class Campaign(models.Model):
         return int((amount.amount * 60 / self.hourly_rate.amount).to_integral_value(ROUND_DOWN))
 
 
-class Update(models.Model):
+class Update(FrenchContent):
     """A post by the organizer about the case."""
 
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="updates")
     title = models.CharField(_("title"), max_length=200)
     slug = models.SlugField(_("slug"), max_length=80)
     body = models.TextField(_("body"), help_text=_("Markdown. Raw HTML and scripts are removed."))
+    title_fr = models.CharField(
+        _("title (French)"), max_length=200, blank=True, help_text=_("Empty: the English is shown.")
+    )
+    body_fr = models.TextField(
+        _("body (French)"),
+        blank=True,
+        help_text=_("Markdown, like the body. Empty: the English is shown."),
+    )
     is_published = models.BooleanField(
         _("published"),
         default=False,
@@ -192,6 +245,10 @@ class Update(models.Model):
         return reverse(
             "campaign:update_detail", kwargs={"slug": self.campaign.slug, "update": self.slug}
         )
+
+    @property
+    def body_local(self) -> str:
+        return self.localized("body")
 
     @property
     def is_visible(self) -> bool:
@@ -380,7 +437,7 @@ class StageState(models.TextChoices):
     DONE = "done", _("done")
 
 
-class Stage(models.Model):
+class Stage(FrenchContent):
     """One step of the legal fight, with its estimated cost ("trial preparation, about 40 hours").
 
     Donations fund the stage being funded now; members may pledge toward a possible next stage,
@@ -391,6 +448,12 @@ class Stage(models.Model):
     position = models.PositiveIntegerField(_("order"), default=0)
     title = models.CharField(_("title"), max_length=200)
     description = models.TextField(_("description"), blank=True)
+    title_fr = models.CharField(
+        _("title (French)"), max_length=200, blank=True, help_text=_("Empty: the English is shown.")
+    )
+    description_fr = models.TextField(
+        _("description (French)"), blank=True, help_text=_("Empty: the English is shown.")
+    )
     estimated_hours = models.DecimalField(
         _("estimated hours"),
         max_digits=8,
@@ -445,6 +508,10 @@ class Stage(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    @property
+    def description_local(self) -> str:
+        return self.localized("description")
 
     @property
     def estimate(self) -> Money:

@@ -100,7 +100,7 @@ def progress_picture(*, campaign: Campaign, totals: donation_selectors.Totals) -
     whole_percent = number_format(Decimal(int(totals.percent)), places=0)
     funded = gettext("%(time)s of legal work funded") % {"time": hours_format(totals.hours_funded)}
     return Progress(
-        title=campaign.title,
+        title=campaign.title_local,
         headline=gettext("%(raised)s of %(goal)s")
         % {"raised": money_format(totals.raised), "goal": money_format(totals.community_goal)},
         # Whole percent rounded down: the image never shows 100 % before the goal is met.

@@ -64,6 +64,67 @@ At $250 an hour, every $25 pays for six minutes of legal work. We will post here
 lawyer sends our answer. Stay tuned, updates to follow.
 """
 
+# The demo in Quebec French, with the no-break spaces of French typography (`2 000 $`, `simple :`).
+DEMO_FR = {
+    "title": "Fonds de défense juridique de Maple Swarm",
+    "summary": (
+        "Aidez un forum québécois de 46\u00a0000 membres à répondre en cour à une mise en demeure."
+    ),
+    "story": """\
+**Maple Swarm**, un forum de partage de fichiers d’un an qui compte **46\u00a0000 membres** au
+Québec, a reçu des mises en demeure de quatre maisons de disques. Elles exigent qu’on ferme le site,
+qu’on s’engage à ne plus jamais exploiter un service semblable et qu’on publie un avis vous disant
+que le partage de musique est interdit.
+
+On ne se laissera pas faire. On a un avocat, et on va répondre devant le tribunal.
+
+- Notre avocat facture **250\u00a0$ de l’heure**.
+- Les honoraires confirmés jusqu’ici s’élèvent à **2\u00a0000\u00a0$**.
+- On demande **1\u00a0500\u00a0$** aux membres; l’administrateur paie le reste de sa poche.
+
+L’enjeu dépasse un seul forum. Si on perd, les maisons de disques obtiennent un précédent pour s’en
+prendre à toutes les communautés pair-à-pair au Canada. Si on gagne, ce précédent profite à tous.
+
+Sans votre aide, le choix est simple\u00a0: fermer le site. Chaque dollar donné ici va aux frais
+juridiques, et cette page montre où va chacun. Restez à l’affût\u00a0: d’autres nouvelles suivront à
+mesure que le dossier avance.
+""",
+    "update_title": "Mise en demeure reçue\u00a0: on se bat",
+    "update_body": """\
+Les lettres de quatre maisons de disques sont arrivées cette semaine. Notre avocat les a examinées,
+et ses honoraires pour y répondre sont confirmés à **2\u00a0000\u00a0$**. L’administrateur assume
+500\u00a0$; on vous demande 1\u00a0500\u00a0$.
+
+À 250\u00a0$ de l’heure, chaque tranche de 25\u00a0$ paie six minutes de travail juridique. On
+publiera ici dès que l’avocat aura envoyé notre réponse. Restez à l’affût, d’autres nouvelles
+suivront.
+""",
+}
+
+# The demo's stages: English title → (English description, French title, French description).
+DEMO_STAGES = {
+    "Answer to the cease-and-desist letters": (
+        "Our lawyer reviews the four letters and answers them.",
+        "Réponse aux mises en demeure",
+        "Notre avocat examine les quatre lettres et y répond.",
+    ),
+    "Trial preparation": (
+        "Only if the labels sue: about 40 hours of work at $250 an hour.",
+        "Préparation du procès",
+        "Seulement si les maisons de disques nous poursuivent\u00a0: environ 40\u00a0heures de "
+        "travail à 250\u00a0$ de l’heure.",
+    ),
+}
+
+
+def _fill_empty(obj: Campaign | Update | Stage, values: dict[str, str]) -> None:
+    """Write the French text into the fields still empty: an organizer's own wording stays."""
+    changed = [name for name, value in values.items() if not getattr(obj, name)]
+    for name in changed:
+        setattr(obj, name, values[name])
+    if changed:
+        obj.save(update_fields=changed)
+
 
 @transaction.atomic
 def campaign_seed_demo() -> tuple[Campaign, bool]:
@@ -74,6 +135,9 @@ def campaign_seed_demo() -> tuple[Campaign, bool]:
             "title": "Maple Swarm Legal Defense Fund",
             "summary": "Help a 46,000-member Quebec forum answer a cease-and-desist in court.",
             "story": DEMO_STORY,
+            "title_fr": DEMO_FR["title"],
+            "summary_fr": DEMO_FR["summary"],
+            "story_fr": DEMO_FR["story"],
             "legal_cost": cad(Decimal("2000.00")),
             "community_goal": cad(Decimal("1500.00")),
             "hourly_rate": cad(Decimal("250.00")),
@@ -83,34 +147,56 @@ def campaign_seed_demo() -> tuple[Campaign, bool]:
             "member_count": 46000,
         },
     )
+    if not created:
+        # A campaign seeded before the French fields existed gets them now, once.
+        _fill_empty(
+            campaign,
+            {
+                "title_fr": DEMO_FR["title"],
+                "summary_fr": DEMO_FR["summary"],
+                "story_fr": DEMO_FR["story"],
+            },
+        )
     if not Stage.objects.filter(campaign=campaign).exists():
         # The fight in stages: the answer is funded now; a trial only if the labels sue.
-        Stage.objects.create(
-            campaign=campaign,
-            position=1,
-            title="Answer to the cease-and-desist letters",
-            description="Our lawyer reviews the four letters and answers them.",
-            estimated_hours=Decimal("8"),
-            state=StageState.FUNDING,
-        )
-        Stage.objects.create(
-            campaign=campaign,
-            position=2,
-            title="Trial preparation",
-            description="Only if the labels sue: about 40 hours of work at $250 an hour.",
-            estimated_hours=Decimal("40"),
-            state=StageState.POSSIBLE,
-        )
-    Update.objects.get_or_create(
+        for position, (title, hours, state) in enumerate(
+            (
+                ("Answer to the cease-and-desist letters", "8", StageState.FUNDING),
+                ("Trial preparation", "40", StageState.POSSIBLE),
+            ),
+            start=1,
+        ):
+            description, title_fr, description_fr = DEMO_STAGES[title]
+            Stage.objects.create(
+                campaign=campaign,
+                position=position,
+                title=title,
+                description=description,
+                title_fr=title_fr,
+                description_fr=description_fr,
+                estimated_hours=Decimal(hours),
+                state=state,
+            )
+    else:
+        for stage in Stage.objects.filter(campaign=campaign, title__in=DEMO_STAGES):
+            _, title_fr, description_fr = DEMO_STAGES[stage.title]
+            _fill_empty(stage, {"title_fr": title_fr, "description_fr": description_fr})
+    update, update_created = Update.objects.get_or_create(
         campaign=campaign,
         slug="letters-received",
         defaults={
             "title": "Cease-and-desist received: we are fighting it",
             "body": DEMO_UPDATE,
+            "title_fr": DEMO_FR["update_title"],
+            "body_fr": DEMO_FR["update_body"],
             "is_published": True,
             "published_at": timezone.now(),
         },
     )
+    if not update_created:
+        _fill_empty(
+            update, {"title_fr": DEMO_FR["update_title"], "body_fr": DEMO_FR["update_body"]}
+        )
     if not LegalCost.objects.filter(campaign=campaign).exists():
         # The confirmed fees as a ledger line: 8 hours at $250 to answer the letters ($2,000).
         LegalCost.objects.create(

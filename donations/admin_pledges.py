@@ -44,7 +44,8 @@ class StageAdminForm(forms.ModelForm):
     class Meta:
         model = Stage
         fields = (
-            "campaign", "position", "title", "description", "state", "estimated_hours",
+            "campaign", "position", "title", "title_fr", "description", "description_fr", "state",
+            "estimated_hours",
             "flat_amount", "spent", "all_or_nothing", "pledge_target", "pledge_deadline",
         )  # fmt: skip
 
@@ -71,7 +72,18 @@ class StageAdmin(admin.ModelAdmin):
     ordering = ("campaign", "position", "id")
     readonly_fields = ("pledge_counts", "activated_at", "cancelled_at", "deadline_missed_at")
     fieldsets = (
-        (None, {"fields": ("campaign", "position", "title", "description", "state")}),
+        (
+            None,
+            {
+                "fields": (
+                    "campaign",
+                    "position",
+                    ("title", "title_fr"),
+                    ("description", "description_fr"),
+                    "state",
+                )
+            },
+        ),
         (_("Estimate"), {"fields": ("estimated_hours", "flat_amount", "spent")}),
         (
             _("Pledges"),

@@ -226,7 +226,7 @@ def checkout_begin(
     redirect = gateway.checkout_session_create(
         donation_ref=str(donation.public_id),
         campaign_slug=donation.campaign.slug,
-        campaign_title=donation.campaign.title,
+        campaign_title=donation.campaign.title_local,
         amount=donation.amount,
         email=donation.email,
         success_url=success_url,
