@@ -475,16 +475,20 @@ def subscriber_request(*, campaign: Campaign, email: str, language: str = "en") 
     return subscriber
 
 
-@transaction.atomic
-def subscriber_confirm(*, token: str) -> Subscriber:
-    """Follow the confirmation link. Raises `signing.BadSignature` for a bad or expired link."""
-    subscriber = _subscriber_from(token, salt=CONFIRM_SALT, max_age=CONFIRM_MAX_AGE)
+def _subscriber_mark_confirmed(subscriber: Subscriber) -> Subscriber:
     if subscriber.state != SubscriberState.CONFIRMED:
         subscriber.state = SubscriberState.CONFIRMED
         subscriber.confirmed_at = timezone.now()
         subscriber.unsubscribed_at = None
         subscriber.save(update_fields=["state", "confirmed_at", "unsubscribed_at"])
     return subscriber
+
+
+@transaction.atomic
+def subscriber_confirm(*, token: str) -> Subscriber:
+    """Follow the confirmation link. Raises `signing.BadSignature` for a bad or expired link."""
+    subscriber = _subscriber_from(token, salt=CONFIRM_SALT, max_age=CONFIRM_MAX_AGE)
+    return _subscriber_mark_confirmed(subscriber)
 
 
 @transaction.atomic
@@ -502,12 +506,7 @@ def subscriber_unsubscribe(*, token: str) -> Subscriber:
 def subscriber_resubscribe(*, token: str) -> Subscriber:
     """Undo an unsubscribe from the same signed link (it proves the address, as a confirmation)."""
     subscriber = _subscriber_from(token, salt=UNSUBSCRIBE_SALT)
-    if subscriber.state != SubscriberState.CONFIRMED:
-        subscriber.state = SubscriberState.CONFIRMED
-        subscriber.confirmed_at = timezone.now()
-        subscriber.unsubscribed_at = None
-        subscriber.save(update_fields=["state", "confirmed_at", "unsubscribed_at"])
-    return subscriber
+    return _subscriber_mark_confirmed(subscriber)
 
 
 # --- Legal-cost ledger ---------------------------------------------------------------------
