@@ -16,7 +16,7 @@ STAMP := $(VENV)/.installed
 help:
 	@echo "make run     - set up everything and serve the demo campaign on http://127.0.0.1:8000"
 	@echo "make test    - set up everything and run the whole test suite"
-	@echo "make lint    - ruff, ruff format --check, mypy, makemigrations --check"
+	@echo "make lint    - ruff, ruff format --check, mypy, import contracts, makemigrations --check"
 	@echo "make worker  - start a Celery worker (needs CELERY_BROKER_URL)"
 	@echo "make bench   - benchmarks against PostgreSQL and Redis (writes docs/benchmarks.md)"
 
@@ -63,6 +63,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	TESTING=1 $(BIN)/mypy .
+	$(BIN)/lint-imports
 	TESTING=1 $(BIN)/python manage.py makemigrations --check --dry-run
 
 format: install

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.db import models
 
-from .models import MoneyAction, MoneyAuditLog
+from audit.models import MoneyAction, MoneyAuditLog
 
 
 def _jsonable(detail: dict[str, Any]) -> dict[str, Any]:

@@ -28,8 +28,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from . import procs
-from .load import Run, median, wrk
+from bench import procs
+from bench.load import Run, median, wrk
 
 ROOT = procs.ROOT
 RESULTS = ROOT / "bench" / "results"
@@ -406,7 +406,7 @@ def totals_shown(stack: Stack, slug: str) -> dict[str, Any]:
 def check_totals(report: Report, stack: Stack, campaign: Any, when: str) -> None:
     from decimal import Decimal
 
-    from .seed import true_sums
+    from bench.seed import true_sums
 
     shown = totals_shown(stack, campaign.slug)
     truth = true_sums(campaign=campaign)
@@ -607,10 +607,9 @@ def _post_form(url: str, cookie: str, token: str) -> tuple[int, bytes, Any]:
 
 def webhook_events(*, campaign: Any, count: int, tag: str) -> Path:
     """Pending donations and one signed checkout.session.completed event for each."""
+    from bench.seed import donations_copy
     from donations.models import Donation
-    from tests.stripe_fake import API_VERSION, sign
-
-    from .seed import donations_copy
+    from testing.stripe_fake import API_VERSION, sign
 
     last = Donation.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
     donations_copy(
@@ -726,10 +725,9 @@ def webhooks(report: Report, stack: Stack, config: Config, campaign: Any) -> Non
 def fanout(report: Report, stack: Stack, config: Config, campaign: Any) -> None:
     from django.utils import timezone
 
+    from bench.seed import subscribers_copy
     from campaign import services as campaign_services
     from campaign.models import DeliveryStatus, Update, UpdateDelivery
-
-    from .seed import subscribers_copy
 
     subscribers_copy(campaign=campaign, count=config.subscribers)
     stack.sink_file.write_text("")
@@ -900,9 +898,8 @@ def serve() -> int:
     watchdog(15 * 60)
     stack = stack_start(config)
     django_setup(stack.env)
+    from bench.seed import counters_rebuild, donations_copy
     from campaign.services import campaign_seed_demo
-
-    from .seed import counters_rebuild, donations_copy
 
     campaign, _ = campaign_seed_demo()
     donations_copy(campaign=campaign, count=config.small)
@@ -977,9 +974,8 @@ def compare_worker_models(report: Report, stack: Stack, config: Config, campaign
 
 
 def run_all(report: Report, stack: Stack, config: Config) -> None:
+    from bench.seed import counters_rebuild, donations_copy, timed
     from campaign.services import campaign_seed_demo
-
-    from .seed import counters_rebuild, donations_copy, timed
 
     versions_read(config)
     campaign, _ = campaign_seed_demo()
@@ -1008,7 +1004,7 @@ def run_all(report: Report, stack: Stack, config: Config) -> None:
     report.timings[f"COPY {extra:,} donations"] = seconds
     _, seconds = timed("rebuild counters", lambda: counters_rebuild(campaign=campaign), log)
     report.timings["counters and rollups rebuilt by one aggregate each"] = seconds
-    from campaign import cache as page_cache
+    from public import cache as page_cache
 
     page_cache.pages_invalidate()  # the seeding wrote behind the application's back
     check_totals(report, stack, campaign, "after seeding")

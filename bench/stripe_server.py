@@ -9,7 +9,7 @@ import signal
 import sys
 import threading
 
-from tests.stripe_fake import StripeFake
+from testing.stripe_fake import StripeFake
 
 
 def main() -> None:

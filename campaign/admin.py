@@ -13,11 +13,10 @@ from django.utils.translation import gettext_lazy as _
 
 from audit.models import MoneyAction
 from audit.services import audit_record
-from campaign.formatting import minutes_format, money_format
+from campaign import selectors, services
+from campaign.models import Campaign, GoalChange, LegalCost, Subscriber, Update, UpdateDelivery
+from core.formatting import minutes_format, money_format
 from donations import selectors as donation_selectors
-
-from . import selectors, services
-from .models import Campaign, GoalChange, LegalCost, Subscriber, Update, UpdateDelivery
 
 MONEY_FIELDS = ("legal_cost", "community_goal", "hourly_rate")
 

@@ -13,7 +13,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from djmoney.money import Money
 
-from .models import cad
+from core.money import cad
 
 SUGGESTED_GIFTS = (Decimal("25"), Decimal("50"), Decimal("100"))
 ONE_IN = (10000, 5000, 2000, 1000, 500, 200, 100, 50, 20, 10)

@@ -4,19 +4,12 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
 
-from . import services
-from .models import Subscriber, UpdateDelivery
-
-
-def render_email(name: str, context: dict[str, object]) -> tuple[str, str, str]:
-    subject = render_to_string(f"emails/{name}-subject.txt", context).strip().replace("\n", " ")
-    text = render_to_string(f"emails/{name}-body.txt", context)
-    html = render_to_string(f"emails/{name}-body.html", context)
-    return subject, text, html
+from campaign import services
+from campaign.models import Subscriber, UpdateDelivery
+from core.emails import email_message
 
 
 def unsubscribe_url(subscriber: Subscriber) -> str:
@@ -27,17 +20,18 @@ def unsubscribe_url(subscriber: Subscriber) -> str:
 
 def confirmation_message(subscriber: Subscriber) -> EmailMultiAlternatives:
     token = services.subscriber_confirm_token(subscriber=subscriber)
-    with translation.override(subscriber.language or settings.LANGUAGE_CODE):
-        context = {
+
+    def context() -> dict[str, object]:
+        return {
             "campaign": subscriber.campaign,
             "confirm_url": settings.SITE_URL
             + reverse("campaign:subscription_confirm", kwargs={"token": token}),
             "campaign_url": settings.SITE_URL + subscriber.campaign.get_absolute_url(),
         }
-        subject, text, html = render_email("subscribe-confirm", context)
-    message = EmailMultiAlternatives(subject, text, to=[subscriber.email])
-    message.attach_alternative(html, "text/html")
-    return message
+
+    return email_message(
+        "subscribe-confirm", context, to=subscriber.email, language=subscriber.language
+    )
 
 
 def update_message(delivery: UpdateDelivery) -> EmailMultiAlternatives:
@@ -45,27 +39,27 @@ def update_message(delivery: UpdateDelivery) -> EmailMultiAlternatives:
     subscriber = delivery.subscriber
     update = delivery.update
     leave = unsubscribe_url(subscriber)
-    with translation.override(subscriber.language or settings.LANGUAGE_CODE):
-        context = {
+
+    def context() -> dict[str, object]:
+        return {
             "update": update,
             "campaign": update.campaign,
             "update_url": settings.SITE_URL + update.get_absolute_url(),
             "campaign_url": settings.SITE_URL + update.campaign.get_absolute_url(),
             "unsubscribe_url": leave,
         }
-        subject, text, html = render_email("update", context)
-    message = EmailMultiAlternatives(
-        subject,
-        text,
-        to=[subscriber.email],
+
+    return email_message(
+        "update",
+        context,
+        to=subscriber.email,
+        language=subscriber.language,
         headers={
             "List-Unsubscribe": f"<{leave}>",
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
             "List-Id": f"<{update.campaign.slug}.updates.{settings.SITE_URL.split('//')[-1]}>",
         },
     )
-    message.attach_alternative(html, "text/html")
-    return message
 
 
 def confirmation_send(subscriber: Subscriber) -> None:

@@ -1,53 +1,19 @@
 from __future__ import annotations
 
-from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
-from typing import TypeVar
+from decimal import ROUND_DOWN, Decimal
 
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
-from djmoney.models.fields import MoneyField
-from djmoney.models.managers import add_money_comprehension_to_queryset
 from djmoney.money import Money
 
-CURRENCY = "CAD"
-
-_M = TypeVar("_M", bound=models.Model)
-
-
-def cad(amount: Decimal | int | str) -> Money:
-    """A CAD amount, quantized to the cent with explicit half-up rounding."""
-    return Money(Decimal(amount).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP), CURRENCY)
-
-
-def money_field(**kwargs: object) -> MoneyField:
-    kwargs.setdefault("default", Decimal("0.00"))
-    return MoneyField(
-        max_digits=14,
-        decimal_places=2,
-        default_currency=CURRENCY,
-        currency_choices=[(CURRENCY, "CAD")],
-        **kwargs,  # type: ignore[arg-type]
-    )
+from core.money import MoneyManager, cad, money_field
 
 
 class CampaignQuerySet(models.QuerySet["Campaign"]):
     def active(self) -> CampaignQuerySet:
         return self.filter(is_active=True)
-
-
-class MoneyManager(models.Manager[_M]):
-    """A manager whose querysets accept `Money` in filters and `F()` updates.
-
-    django-money wraps a model's default manager in a class made at run time, but a manager
-    declared on the model is copied by Django before that happens, and type checkers cannot see a
-    class made at run time. Every model with a money field declares `objects = MoneyManager()`.
-    """
-
-    def get_queryset(self) -> models.QuerySet[_M]:
-        queryset: models.QuerySet[_M] = add_money_comprehension_to_queryset(super().get_queryset())
-        return queryset
 
 
 CampaignManager = MoneyManager.from_queryset(CampaignQuerySet)

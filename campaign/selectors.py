@@ -10,7 +10,8 @@ from django.db.models import Count, F, QuerySet
 from django.utils import timezone
 from djmoney.money import Money
 
-from .models import Campaign, DeliveryStatus, GoalChange, LegalCost, Update, UpdateDelivery, cad
+from campaign.models import Campaign, DeliveryStatus, GoalChange, LegalCost, Update, UpdateDelivery
+from core.money import cad
 
 
 def campaign_active() -> Campaign | None:

@@ -5,8 +5,12 @@ from __future__ import annotations
 from celery import shared_task
 from django.conf import settings
 
-from . import emails, services
-from .models import Subscriber, SubscriberState
+from campaign import emails, services
+from campaign.models import Subscriber, SubscriberState
+from core import jobs
+from core.jobs import RetryingTask
+
+MINUTE_RETRIES = (60, 60, 60, 60, 60)
 
 
 @shared_task(acks_late=True)
@@ -16,18 +20,21 @@ def update_fanout(update_id: int) -> int:
         update_id=update_id, batch_size=settings.UPDATE_EMAIL_BATCH_SIZE
     )
     for delivery_ids in batches:
-        update_send_batch.delay(update_id, delivery_ids)
+        jobs.send("campaign.tasks.update_send_batch", update_id, delivery_ids)
     return len(batches)
 
 
-@shared_task(bind=True, acks_late=True, max_retries=5, default_retry_delay=60)
-def update_send_batch(self, update_id: int, delivery_ids: list[int]) -> dict[str, int]:  # type: ignore[no-untyped-def]
+@shared_task(bind=True, base=RetryingTask, backoff=MINUTE_RETRIES)
+def update_send_batch(
+    self: RetryingTask, update_id: int, delivery_ids: list[int]
+) -> dict[str, int]:
     try:
         return services.deliveries_send(delivery_ids=delivery_ids, build=emails.update_message)
     except OSError as error:  # the mail server is unreachable: nothing claimed was lost
         if self.request.is_eager:
             raise
-        raise self.retry(exc=error) from error
+        self.retry_later(error)
+        raise
 
 
 @shared_task(acks_late=True)
@@ -36,13 +43,13 @@ def updates_sweep() -> int:
     a stopped worker left half-done."""
     due = services.updates_due()
     for update_id in due:
-        update_fanout.delay(update_id)
+        jobs.send("campaign.tasks.update_fanout", update_id)
     services.deliveries_expire_stale()
     return len(due)
 
 
-@shared_task(bind=True, acks_late=True, max_retries=5, default_retry_delay=60)
-def send_subscription_confirmation(self, subscriber_id: int) -> bool:  # type: ignore[no-untyped-def]
+@shared_task(bind=True, base=RetryingTask, backoff=MINUTE_RETRIES)
+def send_subscription_confirmation(self: RetryingTask, subscriber_id: int) -> bool:
     subscriber = (
         Subscriber.objects.select_related("campaign")
         .filter(pk=subscriber_id, state=SubscriberState.PENDING)
@@ -53,7 +60,6 @@ def send_subscription_confirmation(self, subscriber_id: int) -> bool:  # type: i
     try:
         emails.confirmation_send(subscriber)
     except OSError as error:
-        if self.request.is_eager:
-            return False
-        raise self.retry(exc=error) from error
+        self.retry_later(error)
+        return False
     return True

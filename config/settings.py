@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "audit",
     "campaign",
     "donations",
+    "public",
 ]
 
 MIDDLEWARE = [
@@ -92,7 +93,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
-    "campaign.middleware.PreferredLanguageMiddleware",
+    "public.middleware.PreferredLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -118,7 +119,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 # Last: per-visitor values become placeholders in cached pages (campaign/cache.py).
-                "campaign.cache.context_processor",
+                "public.cache.context_processor",
             ],
         },
     },
@@ -255,7 +256,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     "send-scheduled-updates": {"task": "campaign.tasks.updates_sweep", "schedule": 60.0},
     # Missed all-or-nothing deadlines, pledge charges whose task was lost, cards still to detach.
-    "sweep-pledges": {"task": "donations.pledge_tasks.pledges_sweep", "schedule": 60.0},
+    "sweep-pledges": {"task": "donations.tasks.pledges_sweep", "schedule": 60.0},
     # Receipts, refunds, surplus shares and fees whose enqueue failed (broker down at the time).
     "sweep-lost-work": {"task": "donations.tasks.sweep_lost_work", "schedule": 60.0},
 }

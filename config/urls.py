@@ -3,9 +3,9 @@ from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
 from django.urls import include, path
 
+from config.health import healthz
 from donations.webhooks import stripe_webhook
-
-from .health import healthz
+from public.urls import campaign_patterns, donation_patterns
 
 # A database outage raised outside a view still answers 503 with a clear page (config/errors.py).
 handler500 = "config.errors.server_error"
@@ -24,7 +24,7 @@ if settings.BENCH:
     urlpatterns.append(path("bench/floor/", floor, name="bench_floor"))
 
 urlpatterns += i18n_patterns(
-    path("", include("donations.urls")),
-    path("", include("campaign.urls")),
+    path("", include((donation_patterns, "donations"))),
+    path("", include((campaign_patterns, "campaign"))),
     prefix_default_language=False,
 )

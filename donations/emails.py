@@ -1,29 +1,52 @@
-"""Emails about donations, from templates/emails/<name>-subject.txt|-body.txt|-body.html."""
+"""Emails about donations and pledges: a receipt; to pledgers, a confirmation with a signed cancel
+link, a payment to finish, a decline, a release (templates/emails/pledge-<kind>-*)."""
 
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
 from django.urls import reverse
-from django.utils import translation
 
-from campaign.emails import render_email
-
-from .models import Donation
+from core.emails import email_send
+from donations.models import Donation, Pledge
+from donations.services.pledges import CANCEL_SALT, PAY_SALT, pledge_token
 
 
 def receipt_send(donation: Donation) -> None:
-    with translation.override(donation.language or settings.LANGUAGE_CODE):
-        campaign_url = settings.SITE_URL + donation.campaign.get_absolute_url()
-        context = {
+    def context() -> dict[str, object]:
+        return {
             "donation": donation,
             "campaign": donation.campaign,
-            "campaign_url": campaign_url,
+            "campaign_url": settings.SITE_URL + donation.campaign.get_absolute_url(),
             "site_url": settings.SITE_URL,
             "receipt_url": settings.SITE_URL
             + reverse("donations:thanks", kwargs={"public_id": donation.public_id}),
         }
-        subject, text, html = render_email("receipt", context)
-    message = EmailMultiAlternatives(subject, text, to=[donation.email])
-    message.attach_alternative(html, "text/html")
-    message.send()
+
+    email_send("receipt", context, to=donation.email, language=donation.language)
+
+
+def pledge_links(pledge: Pledge) -> dict[str, str]:
+    kwargs = {"public_id": pledge.public_id}
+    cancel = reverse("donations:pledge_cancel", kwargs=kwargs)
+    pay = reverse("donations:pledge_pay", kwargs=kwargs)
+    cancel_token = pledge_token(pledge=pledge, salt=CANCEL_SALT)
+    pay_token = pledge_token(pledge=pledge, salt=PAY_SALT)
+    return {
+        "cancel_url": f"{settings.SITE_URL}{cancel}?t={cancel_token}",
+        "pay_url": f"{settings.SITE_URL}{pay}?t={pay_token}",
+    }
+
+
+def pledge_send(pledge: Pledge, kind: str) -> None:
+    def context() -> dict[str, object]:
+        campaign = pledge.stage.campaign
+        return {
+            "pledge": pledge,
+            "stage": pledge.stage,
+            "campaign": campaign,
+            "campaign_url": settings.SITE_URL + campaign.get_absolute_url(),
+            "target_missed": pledge.stage.deadline_missed_at is not None,
+            **pledge_links(pledge),
+        }
+
+    email_send(f"pledge-{kind}", context, to=pledge.email, language=pledge.language)

@@ -10,7 +10,8 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from djmoney.money import Money
 
-from campaign.models import Campaign, MoneyManager, cad, money_field
+from campaign.models import Campaign
+from core.money import MoneyManager, cad, money_field
 
 ZERO = Decimal("0.00")
 

@@ -1,49 +1,95 @@
-"""Celery tasks: thin wrappers that take ids, call a service, and are safe to run twice."""
+"""Celery tasks: thin wrappers that take ids, call a service, and are safe to run twice.
+
+Each retries on the schedule of its `RetryingTask` base; none retries when run eagerly (no broker),
+where the periodic sweeps are the backstop, as they are for a task lost with its worker.
+"""
 
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from celery import shared_task
+from django.utils import timezone
 
-from . import emails, recovery, services
-from .models import EventStatus
+from campaign.models import StageState
+from core import jobs
+from core.jobs import RetryingTask
+from donations import emails, gateway
+from donations.models import EventStatus, Pledge, PledgeState
+from donations.services import (
+    donation_fee_record,
+    event_process,
+    pledges,
+    receipt_mark_sent,
+    recovery,
+    refund_give_up,
+    refund_submit,
+    stages,
+    surplus,
+)
 
 logger = logging.getLogger(__name__)
 
-# Short first steps: an event that outran the payment it refers to (a dispute or refund before
-# the completion) usually succeeds seconds later.
-RETRY_BACKOFF_SECONDS = (2, 5, 15, 60, 300, 900, 3600)
+# Every minute or so a mail server or Stripe blip clears; the same idempotent request is repeated.
+MINUTE_RETRIES = (60, 60, 60, 60, 60)
+# Short first retries: a Stripe blip should not hold a stage's charges for long.
+CHARGE_RETRY_SECONDS = (5, 30, 120, 600, 1800)
+# A pledge `charging` for longer than this lost its task (worker killed before acks): the sweep
+# runs it again, well inside Stripe's 24-hour idempotency window.
+STUCK_AFTER = timedelta(minutes=10)
 
 
-@shared_task(bind=True, acks_late=True, max_retries=len(RETRY_BACKOFF_SECONDS))
-def process_stripe_event(self, event_id: int) -> str:  # type: ignore[no-untyped-def]
-    event = services.event_process(event_id=event_id)
-    if event.status == EventStatus.FAILED and not self.request.is_eager:
-        # The donation it names may not be visible yet; the periodic sweep is the backstop.
-        countdown = RETRY_BACKOFF_SECONDS[min(self.request.retries, len(RETRY_BACKOFF_SECONDS) - 1)]
-        raise self.retry(countdown=countdown)
+# --- Payments ----------------------------------------------------------------------------------
+
+
+@shared_task(bind=True, base=RetryingTask)
+def process_stripe_event(self: RetryingTask, event_id: int) -> str:
+    """Short first steps: an event that outran the payment it refers to (a dispute or refund
+    before the completion) usually succeeds seconds later; the periodic sweep is the backstop."""
+    event = event_process(event_id=event_id)
+    if event.status == EventStatus.FAILED:
+        self.retry_later()
     return str(event.status)
 
 
-@shared_task(bind=True, acks_late=True, max_retries=5, default_retry_delay=60)
-def send_receipt(self, donation_id: int) -> bool:  # type: ignore[no-untyped-def]
+@shared_task(bind=True, base=RetryingTask, backoff=MINUTE_RETRIES)
+def send_receipt(self: RetryingTask, donation_id: int) -> bool:
     try:
-        return services.receipt_mark_sent(donation_id=donation_id, send=emails.receipt_send)
+        return receipt_mark_sent(donation_id=donation_id, send=emails.receipt_send)
     except OSError as error:  # SMTP down: try again later, the receipt is still unsent
-        if self.request.is_eager:
-            return False
-        raise self.retry(exc=error) from error
-
-
-def event_enqueue(event_id: int) -> bool:
-    """Queue an event's processing; a broker failure is logged, never raised (the sweep retries)."""
-    try:
-        process_stripe_event.delay(event_id)
-    except Exception:  # any broker error: the event is stored, the sweep picks it up
-        logger.exception("Could not enqueue Stripe event %s; the sweep will process it", event_id)
+        self.retry_later(error)
         return False
-    return True
+
+
+@shared_task(bind=True, base=RetryingTask)
+def fetch_fee(self: RetryingTask, donation_id: int) -> bool:
+    """Record Stripe's fee from the balance transaction; it may take a moment to exist."""
+    try:
+        donation = donation_fee_record(donation_id=donation_id)
+    except gateway.GatewayError as error:
+        logger.warning("Fee for donation %s not available yet: %s", donation_id, error)
+        self.retry_later(error)
+        return False
+    if not donation.fee.amount:
+        self.retry_later()
+    return bool(donation.fee.amount)
+
+
+@shared_task(bind=True, base=RetryingTask)
+def submit_refund(self: RetryingTask, refund_id: int) -> str:
+    """Send an admin's refund to Stripe with its idempotency key; retried on failure."""
+    try:
+        return str(refund_submit(refund_id=refund_id).status)
+    except gateway.GatewayError as error:
+        if self.out_of_retries:
+            refund_give_up(refund_id=refund_id, error=str(error))
+            return "failed"
+        self.retry_later(error)
+        return "requested"
+
+
+# --- Sweeps and reconciliation (beat) ------------------------------------------------------------
 
 
 @shared_task(acks_late=True)
@@ -64,39 +110,79 @@ def reconcile_stripe(lookback_hours: int = 72) -> dict[str, int]:
     return recovery.reconcile(lookback_seconds=lookback_hours * 3600).as_dict()
 
 
-@shared_task(bind=True, acks_late=True, max_retries=len(RETRY_BACKOFF_SECONDS))
-def fetch_fee(self, donation_id: int) -> bool:  # type: ignore[no-untyped-def]
-    """Record Stripe's fee from the balance transaction; it may take a moment to exist."""
-    from . import gateway
+# --- Pledges and the surplus -------------------------------------------------------------------
 
+
+@shared_task(acks_late=True)
+def charge_stage_pledges(stage_id: int) -> int:
+    """Fan out one task per pledge; run again after a crash, it re-enqueues only unfinished ones."""
+    ids = pledges.stage_pledges_to_charge(stage_id=stage_id)
+    for pledge_id in ids:
+        jobs.send("donations.tasks.charge_pledge", pledge_id)
+    return len(ids)
+
+
+@shared_task(bind=True, base=RetryingTask, backoff=CHARGE_RETRY_SECONDS)
+def charge_pledge(self: RetryingTask, pledge_id: int) -> str:
     try:
-        donation = services.donation_fee_record(donation_id=donation_id)
+        pledge = pledges.pledge_charge(pledge_id=pledge_id)
     except gateway.GatewayError as error:
-        logger.warning("Fee for donation %s not available yet: %s", donation_id, error)
-        if self.request.is_eager:
-            return False
-        countdown = RETRY_BACKOFF_SECONDS[min(self.request.retries, len(RETRY_BACKOFF_SECONDS) - 1)]
-        raise self.retry(countdown=countdown) from error
-    if not donation.fee.amount and not self.request.is_eager:
-        countdown = RETRY_BACKOFF_SECONDS[min(self.request.retries, len(RETRY_BACKOFF_SECONDS) - 1)]
-        raise self.retry(countdown=countdown)
-    return bool(donation.fee.amount)
+        self.retry_later(error)
+        return PledgeState.CHARGING.value  # left for the sweep
+    return str(pledge.state)
 
 
-@shared_task(bind=True, acks_late=True, max_retries=len(RETRY_BACKOFF_SECONDS))
-def submit_refund(self, refund_id: int) -> str:  # type: ignore[no-untyped-def]
-    """Send an admin's refund to Stripe with its idempotency key; retried on failure."""
-    from . import gateway
-
+@shared_task(bind=True, base=RetryingTask, backoff=MINUTE_RETRIES)
+def release_pledge(self: RetryingTask, pledge_id: int, notify: bool = True) -> bool:
+    """Let a released or cancelled pledge's card go, and tell the pledger (once each)."""
     try:
-        return str(services.refund_submit(refund_id=refund_id).status)
+        pledges.pledge_detach(pledge_id=pledge_id)
     except gateway.GatewayError as error:
-        if self.request.is_eager or self.request.retries >= self.max_retries:
-            services.refund_give_up(refund_id=refund_id, error=str(error))
-            return "failed"
-        countdown = RETRY_BACKOFF_SECONDS[min(self.request.retries, len(RETRY_BACKOFF_SECONDS) - 1)]
-        raise self.retry(countdown=countdown) from error
+        self.retry_later(error)
+    if notify:
+        return pledges.pledge_email_once(
+            pledge_id=pledge_id, kind="released", send=emails.pledge_send
+        )
+    return False
 
 
-# Pledge and surplus tasks live in their own module; importing it registers them with the worker.
-from . import pledge_tasks  # noqa: E402, F401
+@shared_task(bind=True, base=RetryingTask, backoff=MINUTE_RETRIES)
+def send_pledge_email(self: RetryingTask, pledge_id: int, kind: str) -> bool:
+    try:
+        return pledges.pledge_email_once(pledge_id=pledge_id, kind=kind, send=emails.pledge_send)
+    except OSError as error:  # SMTP down: the stamp is unset, try again later
+        self.retry_later(error)
+        return False
+
+
+@shared_task(acks_late=True)
+def pledges_sweep() -> dict[str, int]:
+    """Periodic: missed all-or-nothing deadlines, charges whose task was lost, unreleased cards."""
+    released = stages.deadlines_check()
+    stuck_before = timezone.now() - STUCK_AFTER
+    lost = list(
+        # The fan-out died before enqueueing these.
+        Pledge.objects.filter(
+            stage__state=StageState.ACTIVE, state=PledgeState.PLEDGED
+        ).values_list("pk", flat=True)
+    ) + list(
+        Pledge.objects.filter(
+            state=PledgeState.CHARGING, charge_started_at__lte=stuck_before
+        ).values_list("pk", flat=True)
+    )
+    for pledge_id in lost:
+        jobs.send("donations.tasks.charge_pledge", pledge_id)
+    unreleased = list(
+        Pledge.objects.filter(
+            state__in=(PledgeState.RELEASED, PledgeState.CANCELLED), detached_at__isnull=True
+        ).values_list("pk", "state")
+    )
+    for pledge_id, state in unreleased:
+        jobs.send("donations.tasks.release_pledge", pledge_id, state == PledgeState.RELEASED)
+    return {"released": len(released), "recharged": len(lost), "detached": len(unreleased)}
+
+
+@shared_task(acks_late=True)
+def refund_surplus(closure_id: int) -> dict[str, int]:
+    """Refund every pending share of a closed case through the gateway; each outcome is kept."""
+    return surplus.closure_refund_all(closure_id=closure_id)

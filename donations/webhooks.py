@@ -9,9 +9,9 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from . import gateway, services
-from .models import EventStatus
-from .tasks import event_enqueue
+from core import jobs
+from donations import gateway, services
+from donations.models import EventStatus
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +35,5 @@ def stripe_webhook(request: HttpRequest) -> HttpResponse:
         if not created and event.status in (EventStatus.RECEIVED, EventStatus.FAILED):
             # Stripe redelivers what it thinks failed: let the redelivery retry an event whose
             # task was lost or failed. Processing is idempotent, so a double run is harmless.
-            event_id = event.pk
-            transaction.on_commit(lambda: event_enqueue(event_id))
+            jobs.enqueue("donations.tasks.process_stripe_event", event.pk)
     return JsonResponse({"received": True, "duplicate": not created, "status": event.status})

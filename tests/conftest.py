@@ -12,13 +12,13 @@ from django.core.cache import cache
 from django.db import connection
 from django.test import Client
 
-from campaign.models import Campaign, cad
+from campaign.models import Campaign
 from config.celery import app as celery_app
+from core.money import cad
 from donations import gateway, services
 from donations.models import Donation
-
-from .factories import CampaignFactory, DonationFactory, UserFactory
-from .stripe_fake import StripeFake, sign
+from testing.stripe_fake import StripeFake, sign
+from tests.support.factories import CampaignFactory, DonationFactory, UserFactory
 
 WEBHOOK_SECRET = "whsec_test_primary"
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from .test_settings import ROOT, bare_environment
+from tests.test_settings import ROOT, bare_environment
 
 PROBE = (
     "import django; django.setup(); from django.db import connection as c; "

@@ -6,7 +6,7 @@ import pytest
 from django.apps import apps
 from django.db.models import F
 
-from campaign.models import MoneyManager, cad
+from core.money import MoneyManager, cad
 from donations.models import CampaignTotals, Donation
 from tests.conftest import confirmed_donation
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from donations.services import EVENT_HANDLERS
+from donations.services import HANDLERS
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
@@ -12,7 +12,7 @@ README = Path(__file__).resolve().parent.parent / "README.md"
 def test_readme_names_every_handled_webhook_event():
     text = README.read_text()
 
-    missing = [name for name in EVENT_HANDLERS if f"`{name}`" not in text]
+    missing = [name for name in HANDLERS if f"`{name}`" not in text]
 
     assert missing == [], f"README.md does not list these webhook events: {missing}"
 

@@ -7,7 +7,8 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from campaign.models import Campaign, Update, cad
+from campaign.models import Campaign, Update
+from core.money import cad
 
 pytestmark = pytest.mark.django_db
 

@@ -8,14 +8,14 @@ from django.urls import translate_url
 from django.utils.safestring import SafeString
 from djmoney.money import Money
 
-from campaign.formatting import (
+from core.formatting import (
     hours_format,
     minutes_format,
     money_format,
     number_format,
     percent_format,
 )
-from campaign.rendering import markdown_to_html
+from core.rendering import markdown_to_html
 
 register = template.Library()
 

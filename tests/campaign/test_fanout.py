@@ -15,9 +15,8 @@ from django.utils import timezone
 
 from campaign import services, tasks
 from campaign.models import DeliveryStatus, Subscriber, SubscriberState, Update, UpdateDelivery
-from tests.factories import UpdateFactory
-
-from .mailers import RecordingBackend, WorkerCrash
+from tests.support.factories import UpdateFactory
+from tests.support.mailers import RecordingBackend, WorkerCrash
 
 pytestmark = pytest.mark.django_db
 
@@ -30,7 +29,7 @@ def new_update(**fields: Any) -> Update:
 @pytest.fixture(autouse=True)
 def recording_mailer(settings) -> Iterator[type[RecordingBackend]]:
     RecordingBackend.reset()
-    settings.MAILERS = {"default": {"BACKEND": "tests.campaign.mailers.RecordingBackend"}}
+    settings.MAILERS = {"default": {"BACKEND": "tests.support.mailers.RecordingBackend"}}
     yield RecordingBackend
     RecordingBackend.reset()
 

@@ -8,9 +8,8 @@ import pytest
 from django.utils import translation
 from djmoney.money import Money
 
-from campaign.formatting import hours_format, minutes_format, money_format, percent_format
-from campaign.models import cad
-from donations.gateway import cents_to_money, money_to_cents
+from core.formatting import hours_format, minutes_format, money_format, percent_format
+from core.money import cad, cents_to_money, money_to_cents
 
 NBSP = "\u00a0"
 

@@ -10,12 +10,13 @@ import pytest
 from django.core import mail
 from django.utils import translation
 
-from campaign import cache as page_cache
 from campaign import tasks
+from campaign.demo import DEMO_SLUG
 from campaign.models import Campaign, Stage, StageState, Subscriber, SubscriberState, Update
-from campaign.services import DEMO_SLUG, campaign_seed_demo
+from campaign.services import campaign_seed_demo
 from donations.emails import receipt_send
-from tests.factories import DonationFactory, UpdateFactory
+from public import cache as page_cache
+from tests.support.factories import DonationFactory, UpdateFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -9,9 +9,10 @@ import pytest
 import time_machine
 
 from campaign import selectors, services
-from campaign.models import Campaign, GoalChange, LegalCost, cad
+from campaign.models import Campaign, GoalChange, LegalCost
+from core.money import cad
 from tests.conftest import confirmed_donation
-from tests.factories import CampaignFactory
+from tests.support.factories import CampaignFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -8,9 +8,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from campaign.models import cad
+from core.money import cad
 from tests.conftest import confirmed_donation
-from tests.factories import CampaignFactory, UpdateFactory
+from tests.support.factories import CampaignFactory, UpdateFactory
 
 pytestmark = pytest.mark.django_db
 

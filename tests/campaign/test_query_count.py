@@ -15,10 +15,9 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from campaign import cache as page_cache
 from campaign.models import Campaign
-
-from ..conftest import confirmed_donation
+from public import cache as page_cache
+from tests.conftest import confirmed_donation
 
 # Campaign, totals row, stages, closure, supporters, latest update, ledger and goal history: 8
 # today, with a little headroom for small additions. It must never depend on the donations.

@@ -8,11 +8,13 @@ from decimal import Decimal
 import pytest
 
 from campaign.community import community_share
-from campaign.models import Stage, StageState, cad
-from donations import pledges, selectors, stage_selectors
+from campaign.models import Stage, StageState
+from core.money import cad
+from donations import selectors
 from donations.models import Pledge, PledgeState
-
-from ..conftest import confirmed_donation
+from donations.selectors import stages as stage_selectors
+from donations.services import stages
+from tests.conftest import confirmed_donation
 
 pytestmark = pytest.mark.django_db
 
@@ -100,7 +102,7 @@ def test_campaign_page_shows_each_stage_with_estimate_raised_pledged_and_hours(c
 
 def test_pledge_link_disappears_once_the_stage_is_active(client, campaign):
     trial = stage(campaign, title="Trial", estimated_hours=Decimal("40"))
-    pledges.stage_activate(stage_id=trial.pk)
+    stages.stage_activate(stage_id=trial.pk)
 
     page = client.get(f"/campaigns/{campaign.slug}/").content.decode()
 

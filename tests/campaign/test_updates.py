@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from campaign import selectors
 from campaign.models import Update
-from tests.factories import UpdateFactory
+from tests.support.factories import UpdateFactory
 
 pytestmark = pytest.mark.django_db
 

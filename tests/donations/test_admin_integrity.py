@@ -8,13 +8,13 @@ from decimal import Decimal
 from typing import Any
 
 from audit.models import MoneyAction, MoneyAuditLog
-from campaign.models import Campaign, cad
+from campaign.models import Campaign
+from core.money import cad
 from donations import gateway, services
 from donations.admin import DonationAdmin
 from donations.models import CampaignTotals, Donation, DonationState, DonorTally
-
-from ..conftest import confirmed_donation, post_event
-from ..payments import start_checkout
+from tests.conftest import confirmed_donation, post_event
+from tests.support.payments import start_checkout
 
 
 def _change(admin_client: Any, donation: Donation, **overrides: str) -> Any:

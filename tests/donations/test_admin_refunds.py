@@ -6,13 +6,12 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from campaign.models import cad
+from core.money import cad
 from donations import gateway, selectors, services
 from donations.models import Donation, DonationState, Refund, RefundStatus
 from tests.conftest import confirmed_donation
-from tests.payments import deliver
-
-from .money_flows import charge_of, paid_gift
+from tests.support.money_flows import charge_of, paid_gift
+from tests.support.payments import deliver
 
 pytestmark = pytest.mark.django_db
 

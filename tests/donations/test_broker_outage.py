@@ -11,9 +11,9 @@ import pytest
 from django.db.models import Model
 from django.utils import timezone
 
-from campaign.models import cad
 from config.celery import app as celery_app
-from donations import recovery, services, surplus, tasks
+from core.money import cad
+from donations import services, tasks
 from donations.models import (
     CaseClosure,
     ClosureState,
@@ -23,9 +23,9 @@ from donations.models import (
     ShareState,
     SurplusShare,
 )
-
-from ..conftest import confirmed_donation
-from ..payments import start_checkout
+from donations.services import recovery, surplus
+from tests.conftest import confirmed_donation
+from tests.support.payments import start_checkout
 
 
 def _fresh_pools() -> None:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from campaign.models import cad
+from core.money import cad
 from donations.models import Donation, DonationState
 
 pytestmark = pytest.mark.django_db

@@ -15,11 +15,11 @@ import pytest
 from django.db import connection
 from django.test import Client
 
-from campaign.models import cad
+from core.money import cad
 from donations import selectors
 from donations.models import DonationState, EventStatus, StripeEvent
 from tests.conftest import post_event
-from tests.payments import completed_event, refund_event, start_checkout
+from tests.support.payments import completed_event, refund_event, start_checkout
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

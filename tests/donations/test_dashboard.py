@@ -12,12 +12,11 @@ import time_machine
 from django.core.management import call_command
 from django.test import Client
 
-from campaign.models import cad
+from core.money import cad
 from donations import selectors, services
 from donations.models import AmountTally, Channel, DailyRollup
-from tests.payments import completed_event, deliver, start_checkout
-
-from .money_flows import charge_of, paid_gift
+from tests.support.money_flows import charge_of, paid_gift
+from tests.support.payments import completed_event, deliver, start_checkout
 
 pytestmark = pytest.mark.django_db
 

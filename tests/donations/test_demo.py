@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from campaign.models import cad
+from core.money import cad
 from donations import selectors
 from donations.models import Channel, Donation, DonationState
 

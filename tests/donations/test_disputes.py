@@ -5,12 +5,11 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from campaign.models import cad
+from core.money import cad
 from donations import selectors
 from donations.models import DisputeState, EventStatus, StripeEvent
-from tests.payments import deliver
-
-from .money_flows import charge_of, paid_gift
+from tests.support.money_flows import charge_of, paid_gift
+from tests.support.payments import deliver
 
 pytestmark = pytest.mark.django_db
 

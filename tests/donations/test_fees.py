@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from campaign.models import cad
-from donations.fees import FeeSchedule, gross_up, stripe_fee
+from core.money import cad
 from donations.models import Donation
+from donations.services.fees import FeeSchedule, gross_up, stripe_fee
 
 STRIPE_CA = FeeSchedule(percent=Decimal("2.9"), fixed=Decimal("0.30"))
 

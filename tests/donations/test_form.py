@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from campaign.models import cad
-from donations.forms import DonationForm, parse_amount
+from core.money import cad
 from donations.models import Donation, DonationState
+from public.forms import DonationForm, parse_amount
 
 pytestmark = pytest.mark.django_db
 

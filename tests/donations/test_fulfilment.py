@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from campaign.models import cad
+from core.money import cad
 from donations import gateway, selectors, services
 from donations.models import Donation, DonationState
-from tests.payments import completed_event, deliver, start_checkout
+from tests.support.payments import completed_event, deliver, start_checkout
 
 pytestmark = pytest.mark.django_db
 

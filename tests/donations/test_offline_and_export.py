@@ -10,9 +10,11 @@ import pytest
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 
-from campaign.models import cad
-from donations import exports, selectors, services, surplus
+from core.money import cad
+from donations import selectors, services
+from donations.admin import exports
 from donations.models import Channel, Donation, DonationState
+from donations.services import surplus
 from tests.conftest import confirmed_donation
 
 pytestmark = pytest.mark.django_db

@@ -13,13 +13,16 @@ from django.core import mail
 from django.core.mail import EmailMultiAlternatives
 from django.utils import timezone
 
-from campaign.models import Stage, StageState, cad
-from donations import gateway, pledge_tasks, pledges, selectors, services, stage_selectors
+from campaign.models import Stage, StageState
+from core.money import cad
+from donations import gateway, selectors, services
+from donations import tasks as pledge_tasks
 from donations.models import Donation, DonationState, Pledge, PledgeState
-
-from ..conftest import confirmed_donation
-from ..payments import deliver
-from ..stripe_fake import StripeFake
+from donations.selectors import stages as stage_selectors
+from donations.services import pledges, stages
+from testing.stripe_fake import StripeFake
+from tests.conftest import confirmed_donation
+from tests.support.payments import deliver
 
 pytestmark = pytest.mark.django_db
 
@@ -65,7 +68,7 @@ def donation_of(pledge: Pledge) -> Donation:
 
 def activate(stage: Stage, on_commit: Any) -> None:
     with on_commit(execute=True):
-        pledges.stage_activate(stage_id=stage.pk)
+        stages.stage_activate(stage_id=stage.pk)
 
 
 def succeeded_events(client: Any, fake: StripeFake, on_commit: Any) -> None:
@@ -266,23 +269,23 @@ def test_each_pledge_is_charged_at_most_once_under_retries_and_a_crash(
         return real_record(pledge_id=pledge_id, outcome=outcome)
 
     monkeypatch.setattr(pledges, "pledge_charge_record", worker_dies_after_stripe_answered)
-    real_delay = pledge_tasks.charge_pledge.delay
+    real_send = pledge_tasks.charge_pledge.apply_async
     sent: list[int] = []
 
-    def fan_out_dies_after_three(pledge_id: int) -> Any:
+    def fan_out_dies_after_three(args: tuple[int], **options: Any) -> Any:
         if len(sent) == 3:
             raise SystemExit("worker killed mid-fan-out")
-        sent.append(pledge_id)
+        sent.append(args[0])
         try:
-            return real_delay(pledge_id)
+            return real_send(args, **options)
         except SystemExit:
             return None  # the charge task died; its message stays unacknowledged
 
-    monkeypatch.setattr(pledge_tasks.charge_pledge, "delay", fan_out_dies_after_three)
+    monkeypatch.setattr(pledge_tasks.charge_pledge, "apply_async", fan_out_dies_after_three)
     stripe_fake.fail_next(500, "api_error")  # and one Stripe blip on the first charge
 
     with pytest.raises(SystemExit), on_commit(execute=True):
-        pledges.stage_activate(stage_id=stage.pk)
+        stages.stage_activate(stage_id=stage.pk)
 
     states = {p.pk: p.state for p in Pledge.objects.all()}
     assert states[made[0].pk] == PledgeState.CHARGING  # the 500: left for a retry
@@ -290,7 +293,7 @@ def test_each_pledge_is_charged_at_most_once_under_retries_and_a_crash(
     assert states[made[2].pk] == PledgeState.CHARGED
     assert states[made[3].pk] == states[made[4].pk] == PledgeState.PLEDGED  # never enqueued
 
-    monkeypatch.setattr(pledge_tasks.charge_pledge, "delay", real_delay)
+    monkeypatch.setattr(pledge_tasks.charge_pledge, "apply_async", real_send)
     # The broker redelivers the fan-out (acks_late), twice for good measure, and the sweep runs.
     pledge_tasks.charge_stage_pledges(stage.pk)
     pledge_tasks.charge_stage_pledges(stage.pk)
@@ -373,7 +376,7 @@ def test_all_or_nothing_deadline_missed_charges_nothing_and_tells_everyone(
         for i in range(2)
     ]
     with pytest.raises(pledges.PledgeError, match="All or nothing"):
-        pledges.stage_activate(stage_id=stage.pk)
+        stages.stage_activate(stage_id=stage.pk)
     mail.outbox.clear()
     Stage.objects.filter(pk=stage.pk).update(pledge_deadline=timezone.now() - timedelta(minutes=1))
 
@@ -390,7 +393,7 @@ def test_all_or_nothing_deadline_missed_charges_nothing_and_tells_everyone(
     assert "did not reach $500.00 by the deadline" in mail.outbox[0].body
     assert "nothing was charged" in mail.outbox[0].body
     with pytest.raises(pledges.PledgeError):
-        pledges.stage_activate(stage_id=stage.pk)
+        stages.stage_activate(stage_id=stage.pk)
     with on_commit(execute=True):
         pledge_tasks.pledges_sweep()  # again: nobody is told twice
     assert len(mail.outbox) == 2
@@ -430,7 +433,7 @@ def test_stage_cancelled_releases_pledges_detaches_cards_and_tells_pledgers(
     mail.outbox.clear()
 
     with on_commit(execute=True):
-        released = pledges.stage_cancel(stage_id=stage.pk)
+        released = stages.stage_cancel(stage_id=stage.pk)
 
     assert sorted(released) == sorted(p.pk for p in made)
     for pledge in made:
@@ -444,7 +447,7 @@ def test_stage_cancelled_releases_pledges_detaches_cards_and_tells_pledgers(
     assert "will not go ahead" in mail.outbox[0].body
     assert stripe_fake.requests_to("POST", "/v1/payment_intents") == []
     with pytest.raises(pledges.PledgeError):
-        pledges.stage_activate(stage_id=stage.pk)
+        stages.stage_activate(stage_id=stage.pk)
     page = client.get(f"/campaigns/{campaign.slug}/").content.decode()
     assert "This stage will not happen" in page
 
@@ -587,10 +590,10 @@ def test_a_charge_cut_short_is_still_recorded_after_the_stage_is_cancelled(
 
     monkeypatch.setattr(pledges, "pledge_charge_record", dies)
     with pytest.raises(SystemExit), on_commit(execute=True):
-        pledges.stage_activate(stage_id=stage.pk)
+        stages.stage_activate(stage_id=stage.pk)
     monkeypatch.undo()
     with on_commit(execute=True):
-        pledges.stage_cancel(stage_id=stage.pk)  # the case settles meanwhile
+        stages.stage_cancel(stage_id=stage.pk)  # the case settles meanwhile
     assert Pledge.objects.get().state == PledgeState.CHARGING  # money may have moved: kept
 
     monkeypatch.setattr(pledge_tasks, "STUCK_AFTER", timedelta(0))
@@ -615,7 +618,7 @@ def test_a_card_saved_after_the_stage_was_cancelled_is_detached(
     )
     session_id = response["Location"].rsplit("/", 1)[1]
     with on_commit(execute=True):
-        pledges.stage_cancel(stage_id=stage.pk)  # while the member is still on Checkout
+        stages.stage_cancel(stage_id=stage.pk)  # while the member is still on Checkout
 
     session = stripe_fake.complete_setup(session_id)
     deliver(client, stripe_fake.event("checkout.session.completed", session), on_commit)
@@ -683,7 +686,7 @@ def test_each_pledge_email_kind_goes_out_once_each(
     assert pledge.state == PledgeState.NEEDS_ACTION
 
     with on_commit(execute=True):
-        pledges.stage_cancel(stage_id=stage.pk)
+        stages.stage_cancel(stage_id=stage.pk)
     # Sending again (a retried task) sends nothing more.
     assert not pledges.pledge_email_once(pledge_id=pledge.pk, kind="released", send=lambda *a: None)
 

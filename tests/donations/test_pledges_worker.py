@@ -11,13 +11,15 @@ from decimal import Decimal
 
 import pytest
 
-from campaign.models import Stage, StageState, cad
+from campaign.models import Stage, StageState
 from config.celery import app as celery_app
-from donations import gateway, pledge_tasks, pledges
+from core.money import cad
+from donations import gateway
+from donations import tasks as pledge_tasks
 from donations.models import Pledge, PledgeState
-
-from ..factories import CampaignFactory
-from ..live import Worker, wait_until
+from donations.services import pledges, stages
+from tests.support.factories import CampaignFactory
+from tests.support.live import Worker, wait_until
 
 pytestmark = [pytest.mark.postgres, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -59,7 +61,7 @@ def test_worker_killed_mid_fan_out_charges_each_pledge_exactly_once(stripe_fake,
         STRIPE_MAX_NETWORK_RETRIES="0",
     )
     try:
-        pledges.stage_activate(stage_id=stage.pk)  # autocommit: the fan-out is enqueued now
+        stages.stage_activate(stage_id=stage.pk)  # autocommit: the fan-out is enqueued now
         wait_until(
             lambda: _states().get(PledgeState.CHARGED, 0) >= 2, timeout=150, what="first charges"
         )

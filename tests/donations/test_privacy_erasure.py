@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from campaign.models import Stage, StageState, Subscriber, cad
-from donations import privacy
+from campaign.models import Stage, StageState, Subscriber
+from core.money import cad
 from donations.models import Pledge
+from donations.services import privacy
 from tests.conftest import confirmed_donation
 
 pytestmark = pytest.mark.django_db

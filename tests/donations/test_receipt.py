@@ -8,7 +8,7 @@ from django.core.mail import EmailMultiAlternatives
 
 from donations import services
 from donations.emails import receipt_send
-from tests.payments import completed_event, deliver, start_checkout
+from tests.support.payments import completed_event, deliver, start_checkout
 
 pytestmark = pytest.mark.django_db
 

@@ -13,9 +13,10 @@ from django.utils import timezone
 from kombu import pools as kombu_pools
 
 from config.celery import app as celery_app
-from donations import recovery, selectors, tasks
+from donations import selectors, tasks
 from donations.models import Donation, DonationState, EventStatus, StripeEvent
-from tests.payments import completed_event, deliver, refund_event, start_checkout
+from donations.services import recovery
+from tests.support.payments import completed_event, deliver, refund_event, start_checkout
 
 pytestmark = pytest.mark.django_db
 
@@ -126,7 +127,7 @@ def test_broker_down_webhook_still_200_and_sweep_processes_it_later(
         response = deliver(client, event, django_capture_on_commit_callbacks)
 
     assert response.status_code == 200
-    assert "Could not enqueue Stripe event" in caplog.text
+    assert "Could not enqueue donations.tasks.process_stripe_event(" in caplog.text
     stored = StripeEvent.objects.get()
     assert stored.status == EventStatus.RECEIVED and raised(campaign) == 0
 

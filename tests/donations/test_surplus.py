@@ -9,12 +9,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from campaign.models import Stage, StageState, cad
-from donations import selectors, services, surplus
+from campaign.models import Stage, StageState
+from core.money import cad
+from donations import selectors, services
 from donations.models import CaseClosure, Channel, ShareState, SurplusShare
-
-from ..conftest import confirmed_donation
-from ..payments import completed_event, deliver, start_checkout
+from donations.services import surplus
+from tests.conftest import confirmed_donation
+from tests.support.payments import completed_event, deliver, start_checkout
 
 # --- The split, by hand -----------------------------------------------------------------------
 

@@ -12,9 +12,9 @@ import pytest
 
 from donations import selectors
 from donations.models import Donation, DonationState, EventStatus, StripeEvent
+from testing.stripe_fake import sign
 from tests.conftest import WEBHOOK_SECRET
-from tests.payments import completed_event, deliver, start_checkout
-from tests.stripe_fake import sign
+from tests.support.payments import completed_event, deliver, start_checkout
 
 pytestmark = pytest.mark.django_db
 

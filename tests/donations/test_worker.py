@@ -10,12 +10,12 @@ from celery.contrib.testing.worker import start_worker
 from django.core import mail
 from django.test import Client
 
-from campaign.models import cad
 from config.celery import app as celery_app
+from core.money import cad
 from donations import selectors
 from donations.models import DonationState, EventStatus, StripeEvent
 from tests.conftest import post_event
-from tests.payments import completed_event, start_checkout
+from tests.support.payments import completed_event, start_checkout
 
 pytestmark = [pytest.mark.worker, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

@@ -9,13 +9,13 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from campaign.models import Campaign, Stage, StageState, Update, cad
+from campaign.models import Campaign, Stage, StageState, Update
+from core.money import cad
 from donations import services
 from donations.models import Donation
 from tests.conftest import confirmed_donation
-from tests.factories import CampaignFactory, DonationFactory
-
-from .conftest import LANGUAGES, VIEWPORTS, axe_violations, screenshot
+from tests.e2e.conftest import LANGUAGES, VIEWPORTS, axe_violations, screenshot
+from tests.support.factories import CampaignFactory, DonationFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -10,9 +10,8 @@ from playwright.sync_api import expect
 
 from campaign.models import Campaign
 from donations.models import Donation, DonationState
-from tests.factories import CampaignFactory
-
-from .conftest import LANGUAGES, screenshot
+from tests.e2e.conftest import LANGUAGES, screenshot
+from tests.support.factories import CampaignFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

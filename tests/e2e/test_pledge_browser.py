@@ -12,9 +12,8 @@ from playwright.sync_api import expect
 
 from campaign.models import Stage, StageState
 from donations.models import Pledge, PledgeState
-from tests.factories import CampaignFactory
-
-from .conftest import screenshot
+from tests.e2e.conftest import screenshot
+from tests.support.factories import CampaignFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

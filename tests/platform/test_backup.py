@@ -11,11 +11,11 @@ import psycopg
 import pytest
 from django.db import connection
 
-from campaign.models import cad
+from core.money import cad
 from donations import services
 from donations.models import CampaignTotals, Donation
 from tests.conftest import confirmed_donation
-from tests.factories import CampaignFactory
+from tests.support.factories import CampaignFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

@@ -13,13 +13,13 @@ from decimal import Decimal
 import pytest
 from django.db import OperationalError
 
-from campaign.models import cad
+from core.money import cad
 from donations import selectors
 from donations.models import Channel, Donation, DonationState, StripeEvent
+from testing.stripe_fake import sign
 from tests.conftest import WEBHOOK_SECRET
-from tests.factories import CampaignFactory
-from tests.live import Server, TcpProxy, database_url
-from tests.stripe_fake import sign
+from tests.support.factories import CampaignFactory
+from tests.support.live import Server, TcpProxy, database_url
 
 
 def test_view_raising_operational_error_answers_503_page(client, campaign, monkeypatch):

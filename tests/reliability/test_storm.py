@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 import redis
 
-from campaign.models import cad
+from core.money import cad
 from donations import selectors
 from donations.models import (
     Channel,
@@ -31,10 +31,10 @@ from donations.models import (
     EventStatus,
     StripeEvent,
 )
+from testing.stripe_fake import StripeFake, sign
 from tests.conftest import WEBHOOK_SECRET
-from tests.factories import CampaignFactory
-from tests.live import Server, Worker, wait_until
-from tests.stripe_fake import StripeFake, sign
+from tests.support.factories import CampaignFactory
+from tests.support.live import Server, Worker, wait_until
 
 pytestmark = [pytest.mark.postgres, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 

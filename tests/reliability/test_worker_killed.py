@@ -12,12 +12,12 @@ import psycopg
 import pytest
 import redis
 
-from campaign.models import cad
+from core import jobs
+from core.money import cad
 from donations import selectors
 from donations.models import Channel, Donation, DonationState, EventStatus, StripeEvent
-from donations.tasks import event_enqueue
-from tests.factories import CampaignFactory
-from tests.live import Worker, database_url, wait_until
+from tests.support.factories import CampaignFactory
+from tests.support.live import Worker, database_url, wait_until
 
 pytestmark = [pytest.mark.postgres, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -57,7 +57,8 @@ def test_worker_killed_mid_task_is_redelivered_and_counted_once():
         blocker.execute("SELECT id FROM donations_stripeevent WHERE id = %s FOR UPDATE", [event.pk])
         worker = Worker(broker=broker, concurrency=1)
         try:
-            assert event_enqueue(event.pk)  # what the webhook does on commit, to the real broker
+            # What the webhook does on commit, to the real broker.
+            assert jobs.send("donations.tasks.process_stripe_event", event.pk)
             wait_until(lambda: _pg_waiting_on_lock(conninfo), timeout=30, what="task to block")
             [child] = worker.children()
             os.kill(child, signal.SIGKILL)  # the pool process dies mid-task

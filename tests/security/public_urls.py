@@ -4,18 +4,17 @@ from __future__ import annotations
 
 from django.urls import URLPattern, reverse
 
-import campaign.urls
-import donations.urls
+from public.urls import campaign_patterns, donation_patterns
 
 
 def public_get_urls(*, slug: str, update_slug: str | None = None) -> list[str]:
     urls = ["/"]
-    for module in (campaign.urls, donations.urls):
-        for pattern in module.urlpatterns:
+    for namespace, patterns in (("campaign", campaign_patterns), ("donations", donation_patterns)):
+        for pattern in patterns:
             if not isinstance(pattern, URLPattern) or not pattern.name:
                 continue
             converters = set(pattern.pattern.converters)
-            name = f"{module.app_name}:{pattern.name}"
+            name = f"{namespace}:{pattern.name}"
             if converters == {"slug"} and not name.endswith(("donate", "subscribe")):
                 urls.append(reverse(name, kwargs={"slug": slug}))
             elif converters == {"slug", "update"} and update_slug:

@@ -15,9 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from donations.models import Donation
-from tests.factories import UpdateFactory
-
-from .public_urls import public_get_urls
+from tests.security.public_urls import public_get_urls
+from tests.support.factories import UpdateFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -13,7 +13,7 @@ import pytest
 from django.http import HttpResponse
 from django.urls import path
 
-from config.security import frame_embeddable
+from public.security import frame_embeddable
 
 pytestmark = pytest.mark.django_db
 

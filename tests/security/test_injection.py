@@ -13,9 +13,8 @@ from django.core import mail
 
 from donations import emails
 from tests.conftest import confirmed_donation
-from tests.factories import UpdateFactory
-
-from .public_urls import public_get_urls
+from tests.security.public_urls import public_get_urls
+from tests.support.factories import UpdateFactory
 
 pytestmark = pytest.mark.django_db
 

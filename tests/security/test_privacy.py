@@ -12,14 +12,13 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from audit.models import MoneyAction, MoneyAuditLog
-from campaign.models import cad
+from core.money import cad
 from donations import selectors, services
 from donations.models import Donation, DonationState, StripeEvent
 from tests.conftest import confirmed_donation
-from tests.factories import UpdateFactory
-from tests.payments import completed_event, deliver, start_checkout
-
-from .public_urls import public_get_urls
+from tests.security.public_urls import public_get_urls
+from tests.support.factories import UpdateFactory
+from tests.support.payments import completed_event, deliver, start_checkout
 
 pytestmark = pytest.mark.django_db
 

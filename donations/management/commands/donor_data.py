@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.core.validators import validate_email
 
-from donations import privacy
+from donations.services import privacy
 
 
 class Command(BaseCommand):

@@ -6,7 +6,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from donations import gateway, recovery
+from donations import gateway
+from donations.services import recovery
 
 
 class Command(BaseCommand):

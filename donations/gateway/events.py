@@ -1,0 +1,109 @@
+"""Stripe's event and object payloads read into typed facts.
+
+The only code that reads `payload["data"]["object"]` or a Stripe object's fields: services
+receive the facts below (types.py), never Stripe's shapes, so a change in a payload is mended here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from core.money import cents_to_money
+from donations.gateway.types import ChargeRefund, CheckoutResult, Dispute, RefundUpdate
+
+
+def _id(value: Any) -> str:
+    """An expandable field: an id, or the expanded object carrying it."""
+    return str(value.get("id", "") if isinstance(value, dict) else value or "")
+
+
+def _metadata(obj: dict[str, Any]) -> dict[str, str]:
+    return {str(k): str(v) for k, v in (obj.get("metadata") or {}).items()}
+
+
+def event_object(payload: dict[str, Any]) -> dict[str, Any]:
+    """The object an event is about. Raises `KeyError`/`TypeError` for a malformed event."""
+    obj = payload["data"]["object"]
+    if not isinstance(obj, dict):
+        raise TypeError("The event's data.object is not an object.")
+    return obj
+
+
+def checkout_result_from(session: dict[str, Any]) -> CheckoutResult:
+    """Normalize a Checkout Session, as found in a webhook or fetched from the API."""
+    total = session.get("amount_total")
+    payment_intent = session.get("payment_intent") or ""
+    if isinstance(payment_intent, dict):
+        payment_intent = payment_intent.get("id", "")
+    return CheckoutResult(
+        session_id=str(session.get("id", "")),
+        payment_status=str(session.get("payment_status") or "unpaid"),
+        amount_total=cents_to_money(total) if isinstance(total, int) else None,
+        currency=str(session.get("currency") or "").upper(),
+        donation_ref=str(session.get("client_reference_id") or ""),
+        payment_intent_id=str(payment_intent),
+        metadata={str(k): str(v) for k, v in (session.get("metadata") or {}).items()},
+    )
+
+
+def payment_intent_result(*, intent: dict[str, Any]) -> CheckoutResult:
+    """A succeeded PaymentIntent (from payment_intent.succeeded) in the shape fulfilment takes."""
+    received = intent.get("amount_received")
+    return CheckoutResult(
+        session_id="",
+        payment_status="paid" if intent.get("status") == "succeeded" else "unpaid",
+        amount_total=cents_to_money(received) if isinstance(received, int) else None,
+        currency=str(intent.get("currency") or "").upper(),
+        donation_ref=str((intent.get("metadata") or {}).get("donation", "")),
+        payment_intent_id=str(intent.get("id", "")),
+        metadata={str(k): str(v) for k, v in (intent.get("metadata") or {}).items()},
+    )
+
+
+def checkout_session(payload: dict[str, Any]) -> CheckoutResult:
+    return checkout_result_from(event_object(payload))
+
+
+def is_setup_session(payload: dict[str, Any]) -> bool:
+    """A Checkout Session in setup mode: a card saved for a pledge, nothing paid."""
+    return event_object(payload).get("mode") == "setup"
+
+
+def pledge_payment(payload: dict[str, Any]) -> CheckoutResult | None:
+    """A pledge's off-session PaymentIntent; None for Checkout's own (fulfilled from sessions)."""
+    intent = event_object(payload)
+    if not _metadata(intent).get("pledge"):
+        return None
+    return payment_intent_result(intent=intent)
+
+
+def charge_refund(payload: dict[str, Any]) -> ChargeRefund:
+    charge = event_object(payload)
+    return ChargeRefund(
+        payment_intent_id=_id(charge.get("payment_intent")),
+        charge_id=str(charge.get("id") or ""),
+        donation_ref=_metadata(charge).get("donation", ""),
+        currency=str(charge.get("currency") or "").upper(),
+        amount_refunded=cents_to_money(int(charge.get("amount_refunded") or 0)),
+    )
+
+
+def refund_update(payload: dict[str, Any]) -> RefundUpdate:
+    refund = event_object(payload)
+    return RefundUpdate(
+        refund_id=str(refund.get("id") or ""),
+        status=str(refund.get("status") or ""),
+        donation_ref=_metadata(refund).get("donation", ""),
+        payment_intent_id=_id(refund.get("payment_intent")),
+        failure_reason=str(refund.get("failure_reason") or "failed"),
+    )
+
+
+def dispute(payload: dict[str, Any]) -> Dispute:
+    obj = event_object(payload)
+    return Dispute(
+        dispute_id=str(obj.get("id") or ""),
+        payment_intent_id=_id(obj.get("payment_intent")),
+        charge_id=_id(obj.get("charge")),
+        status=str(obj.get("status") or ""),
+    )

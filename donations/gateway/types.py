@@ -1,0 +1,96 @@
+"""What the gateway answers: plain values in `Money`, never Stripe objects."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from djmoney.money import Money
+
+
+class GatewayError(Exception):
+    """Stripe could not be reached or refused the request; nothing was charged."""
+
+
+class SignatureError(Exception):
+    """A webhook payload whose signature does not verify."""
+
+
+@dataclass(frozen=True)
+class CheckoutRedirect:
+    session_id: str
+    url: str
+
+
+@dataclass(frozen=True)
+class CheckoutResult:
+    """The parts of a Checkout Session (or demo payment) that fulfilment needs."""
+
+    session_id: str
+    payment_status: str  # "paid", "unpaid" or "no_payment_required"
+    amount_total: Money | None
+    currency: str
+    donation_ref: str = ""  # our Donation.public_id, from client_reference_id
+    payment_intent_id: str = ""
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SetupResult:
+    """The parts of a completed setup-mode Checkout Session that a pledge needs."""
+
+    session_id: str
+    complete: bool
+    pledge_ref: str
+    customer_id: str
+    payment_method_id: str
+    setup_intent_id: str
+
+
+@dataclass(frozen=True)
+class OffSessionCharge:
+    """What Stripe answered to an off-session charge.
+
+    `status`: "succeeded" (or "processing"), "authentication_required" (the bank wants the
+    cardholder: SCA), or "declined" (card declined, expired, detached...). Network failures and
+    Stripe's own errors raise `GatewayError` instead: those are retried with the same key.
+    """
+
+    status: str
+    payment_intent_id: str
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class ChargeFee:
+    charge_id: str
+    fee: Money | None  # None while Stripe has no balance transaction for the charge yet
+
+
+@dataclass(frozen=True)
+class ChargeRefund:
+    """A charge's refunds as `charge.refunded` reports them: Stripe's cumulative figure."""
+
+    payment_intent_id: str
+    charge_id: str
+    donation_ref: str
+    currency: str
+    amount_refunded: Money
+
+
+@dataclass(frozen=True)
+class RefundUpdate:
+    """One refund's new status (`refund.updated`, `refund.failed`, `charge.refund.updated`)."""
+
+    refund_id: str
+    status: str
+    donation_ref: str
+    payment_intent_id: str
+    failure_reason: str
+
+
+@dataclass(frozen=True)
+class Dispute:
+    dispute_id: str
+    payment_intent_id: str
+    charge_id: str
+    status: str  # Stripe's: "needs_response", "won", "lost", "warning_closed"...

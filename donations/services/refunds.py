@@ -1,0 +1,251 @@
+"""Refunds: asked from the admin (sent by a task, idempotent), and Stripe's cumulative figure
+applied as it arrives, in any order; a refund that failed after Stripe took it counts again.
+"""
+
+from __future__ import annotations
+
+import logging
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext
+from djmoney.money import Money
+
+from core import jobs
+from core.money import CURRENCY, cad
+from donations import gateway
+from donations.models import (
+    ONLINE_CHANNELS,
+    Channel,
+    Donation,
+    DonationState,
+    Refund,
+    RefundStatus,
+)
+from donations.services.ledger import donation_change, donation_locked
+
+logger = logging.getLogger(__name__)
+
+
+@transaction.atomic
+def refund_record(
+    *,
+    donation_ref: str,
+    payment_intent_id: str,
+    charge_id: str,
+    amount_refunded: Money,
+    added: bool = False,
+) -> Donation:
+    """Apply Stripe's cumulative refunded amount; stale or repeated events change nothing.
+
+    Refunds only grow, so taking the largest amount seen makes the result independent of the order
+    in which events arrive (a refund may even arrive before the payment's completion).
+    With `added` (the demo gateway's refunds), `amount_refunded` is one refund's amount, added to
+    the total read under the row lock, never to a copy read earlier.
+    """
+    donation = donation_locked(donation_ref=donation_ref, payment_intent_id=payment_intent_id)
+    if added:
+        amount_refunded = cad(donation.amount_refunded.amount + amount_refunded.amount)
+    new_refunded = min(amount_refunded.amount, donation.amount.amount)
+    if new_refunded <= donation.amount_refunded.amount and (
+        not charge_id or donation.charge_id == charge_id
+    ):
+        return donation
+
+    def refund(d: Donation) -> None:
+        if charge_id:
+            d.charge_id = charge_id
+        if payment_intent_id and not d.payment_intent_id:
+            d.payment_intent_id = payment_intent_id
+        d.amount_refunded = cad(max(new_refunded, d.amount_refunded.amount))
+        if d.state == DonationState.CONFIRMED and d.amount_refunded.amount >= d.amount.amount:
+            d.state = DonationState.REFUNDED
+
+    return donation_change(donation, refund)
+
+
+@transaction.atomic
+def refund_failure_record(
+    *, stripe_refund_id: str, donation_ref: str, payment_intent_id: str, reason: str
+) -> Donation:
+    """A refund failed after Stripe accepted it (a closed card account): the money stayed.
+
+    The refund is marked failed, and the refunded amount becomes the charge's figure at Stripe
+    now (which no longer includes it); the only path where the refunded amount may go down, and
+    it goes through `donation_change` so the totals move with it. Safe to run twice.
+    Raises `gateway.GatewayError` when Stripe cannot be asked (the event is retried).
+    """
+    donation = donation_locked(donation_ref=donation_ref, payment_intent_id=payment_intent_id)
+    if stripe_refund_id:
+        Refund.objects.filter(stripe_refund_id=stripe_refund_id).exclude(
+            status=RefundStatus.FAILED
+        ).update(status=RefundStatus.FAILED, error=f"Stripe: {reason}"[:2000])
+    if donation.channel != Channel.STRIPE or not donation.payment_intent_id:
+        return donation
+    stripe_figure = gateway.charge_refunded_amount(payment_intent_id=donation.payment_intent_id)
+    refunded = cad(min(stripe_figure.amount, donation.amount.amount))
+    if refunded == donation.amount_refunded:
+        return donation
+
+    def reverse(d: Donation) -> None:
+        d.amount_refunded = refunded
+        if d.state == DonationState.REFUNDED and refunded.amount < d.amount.amount:
+            d.state = DonationState.CONFIRMED
+        elif d.state == DonationState.CONFIRMED and refunded.amount >= d.amount.amount:
+            d.state = DonationState.REFUNDED
+
+    return donation_change(donation, reverse)
+
+
+class RefundRefused(ValueError):
+    """The refund cannot be asked for; the message says why, for the admin."""
+
+
+def refund_available(*, donation: Donation) -> Money:
+    """What can still be refunded: the gift, less refunds done and refunds on their way."""
+    on_the_way = sum(
+        (
+            r.amount.amount
+            for r in donation.refunds.filter(
+                status__in=(RefundStatus.REQUESTED, RefundStatus.SUBMITTED)
+            )
+        ),
+        Decimal("0"),
+    )
+    return cad(max(donation.amount.amount - donation.amount_refunded.amount - on_the_way, 0))
+
+
+@transaction.atomic
+def refund_request(*, donation: Donation, amount: Money, reason: str, user: Any = None) -> Refund:
+    """Ask for a refund. Stripe is called by a task; totals move when Stripe's webhook confirms."""
+    locked = Donation.objects.select_for_update().get(pk=donation.pk)
+    if locked.channel not in ONLINE_CHANNELS:
+        raise RefundRefused(gettext("Offline gifts are given back outside Stripe."))
+    if not locked.is_counted:
+        raise RefundRefused(gettext("Only a confirmed donation can be refunded."))
+    if locked.channel == Channel.STRIPE and not locked.payment_intent_id:
+        raise RefundRefused(gettext("This donation has no Stripe payment to refund."))
+    if not reason.strip():
+        raise RefundRefused(gettext("Give a reason."))
+    available = refund_available(donation=locked)
+    if amount.amount <= 0 or amount.amount > available.amount:
+        raise RefundRefused(
+            gettext("The refund must be more than $0.00 and at most %(max)s.")
+            % {"max": f"${available.amount:.2f}"}
+        )
+    refund = Refund.objects.create(
+        donation=locked, amount=cad(amount.amount), reason=reason.strip(), requested_by=user
+    )
+    # With the broker down the refund stays requested; `work_sweep` submits it later.
+    jobs.enqueue("donations.tasks.submit_refund", refund.pk)
+    return refund
+
+
+def refund_submit(*, refund_id: int) -> Refund:
+    """Send a requested refund to Stripe, once: the idempotency key makes a retry harmless.
+
+    Raises `gateway.GatewayError` (the task retries with the same key).
+    """
+    with transaction.atomic():
+        refund = Refund.objects.select_for_update().select_related("donation").get(pk=refund_id)
+        if refund.status != RefundStatus.REQUESTED:
+            return refund
+        refund.attempts += 1
+        refund.save(update_fields=["attempts"])
+    donation = refund.donation
+    if donation.channel == Channel.DEMO:
+        # No money moves in the demo: play Stripe's part and its webhook at once, in one
+        # transaction with the donation, then the refund locked (the webhook's order), so two
+        # runs of the task cannot both add the refund.
+        with transaction.atomic():
+            Donation.objects.select_for_update().get(pk=donation.pk)
+            refund = Refund.objects.select_for_update().get(pk=refund_id)
+            if refund.status != RefundStatus.REQUESTED:
+                return refund
+            refund_record(
+                donation_ref=str(donation.public_id),
+                payment_intent_id=donation.payment_intent_id,
+                charge_id=donation.charge_id,
+                amount_refunded=refund.amount,
+                added=True,
+            )
+            Refund.objects.filter(pk=refund.pk).update(
+                status=RefundStatus.CONFIRMED,
+                stripe_refund_id=f"demo_re_{refund.public_id}",
+                submitted_at=timezone.now(),
+                confirmed_at=timezone.now(),
+            )
+        refund.refresh_from_db()
+        return refund
+    try:
+        stripe_refund_id = gateway.refund_create(
+            payment_intent_id=donation.payment_intent_id,
+            amount=refund.amount,
+            idempotency_key=refund.idempotency_key,
+            metadata={"donation": str(donation.public_id), "refund": str(refund.public_id)},
+        )
+    except gateway.GatewayError as error:
+        Refund.objects.filter(pk=refund.pk).update(error=str(error)[:2000])
+        raise
+    Refund.objects.filter(pk=refund.pk, status=RefundStatus.REQUESTED).update(
+        status=RefundStatus.SUBMITTED,
+        stripe_refund_id=stripe_refund_id,
+        submitted_at=timezone.now(),
+        error="",
+    )
+    refund.refresh_from_db()
+    return refund
+
+
+def refund_give_up(*, refund_id: int, error: str) -> None:
+    """Stripe kept refusing: the request is failed and nothing changed in the totals."""
+    Refund.objects.filter(pk=refund_id, status=RefundStatus.REQUESTED).update(
+        status=RefundStatus.FAILED, error=error[:2000]
+    )
+
+
+def refunds_settle(*, donation: Donation) -> None:
+    """Mark sent refunds confirmed, oldest first, as far as Stripe's refunded total covers them."""
+    confirmed = sum(
+        (
+            r.amount.amount
+            for r in donation.refunds.filter(status=RefundStatus.CONFIRMED)
+            if not r.stripe_refund_id.startswith("demo_")
+        ),
+        Decimal("0"),
+    )
+    room = donation.amount_refunded.amount - confirmed
+    for refund in donation.refunds.filter(status=RefundStatus.SUBMITTED).order_by("created_at"):
+        if refund.amount.amount > room:
+            break
+        room -= refund.amount.amount
+        Refund.objects.filter(pk=refund.pk).update(
+            status=RefundStatus.CONFIRMED, confirmed_at=timezone.now()
+        )
+
+
+def charge_refund_apply(*, refund: gateway.ChargeRefund) -> Donation:
+    """`charge.refunded`: Stripe's cumulative refunded figure for a charge, applied once."""
+    if refund.currency != CURRENCY:
+        raise ValueError(f"Refund in {refund.currency}, not {CURRENCY}.")
+    amount_refunded = refund.amount_refunded
+    if refund.payment_intent_id and (
+        Refund.objects.filter(
+            donation__payment_intent_id=refund.payment_intent_id, status=RefundStatus.FAILED
+        )
+        .exclude(stripe_refund_id="")
+        .exists()
+    ):
+        # A refund of this payment failed after Stripe took it: this event's snapshot may predate
+        # the failure, so ask Stripe for the charge's figure now. Raises `GatewayError` (retried).
+        amount_refunded = gateway.charge_refunded_amount(payment_intent_id=refund.payment_intent_id)
+    donation = refund_record(
+        donation_ref=refund.donation_ref,
+        payment_intent_id=refund.payment_intent_id,
+        charge_id=refund.charge_id,
+        amount_refunded=amount_refunded,
+    )
+    refunds_settle(donation=donation)
+    return donation

@@ -1,0 +1,48 @@
+"""Every address a visitor opens. URL names keep their two namespaces, `campaign:` (the campaign,
+its updates, widgets and subscriptions) and `donations:` (giving and pledging)."""
+
+from django.urls import path
+
+from public.feeds import UpdatesFeed
+from public.views import campaign, donations, pledges, widget
+
+campaign_patterns = [
+    path("", campaign.home, name="home"),
+    path("campaigns/<slug:slug>/", campaign.detail, name="detail"),
+    path("campaigns/<slug:slug>/progress/", campaign.progress_fragment, name="progress"),
+    path("campaigns/<slug:slug>/totals.json", campaign.totals_json, name="totals_json"),
+    path("campaigns/<slug:slug>/supporters/", widget.supporters, name="supporters"),
+    path("campaigns/<slug:slug>/embed/", widget.embed, name="embed"),
+    path("campaigns/<slug:slug>/badge.svg", widget.badge_svg, name="badge_svg"),
+    path("campaigns/<slug:slug>/badge.png", widget.badge_png, name="badge_png"),
+    path("campaigns/<slug:slug>/share.png", widget.share_png, name="share_png"),
+    path("campaigns/<slug:slug>/updates/", campaign.update_list, name="updates"),
+    path("campaigns/<slug:slug>/updates/feed/", UpdatesFeed(), name="updates_feed"),
+    path(
+        "campaigns/<slug:slug>/updates/<str:update>/", campaign.update_detail, name="update_detail"
+    ),
+    path("campaigns/<slug:slug>/subscribe/", campaign.subscribe, name="subscribe"),
+    path(
+        "subscriptions/confirm/<str:token>/",
+        campaign.subscription_confirm,
+        name="subscription_confirm",
+    ),
+    path("subscriptions/unsubscribe/<str:token>/", campaign.unsubscribe, name="unsubscribe"),
+]
+
+donation_patterns = [
+    path("donations/<uuid:public_id>/pay/", donations.demo_checkout, name="demo_checkout"),
+    path("donations/<uuid:public_id>/thanks/", donations.thanks, name="thanks"),
+    path("donations/<uuid:public_id>/cancelled/", donations.cancelled, name="cancelled"),
+    path("donations/<uuid:public_id>/retry/", donations.checkout_retry, name="retry"),
+    path("campaigns/<slug:slug>/donate/", donations.donate, name="donate"),
+    path(
+        "campaigns/<slug:slug>/stages/<int:stage_id>/pledge/",
+        pledges.pledge_new,
+        name="pledge_new",
+    ),
+    path("pledges/<uuid:public_id>/card/", pledges.pledge_demo_setup, name="pledge_demo"),
+    path("pledges/<uuid:public_id>/saved/", pledges.pledge_saved, name="pledge_saved"),
+    path("pledges/<uuid:public_id>/cancel/", pledges.pledge_cancel, name="pledge_cancel"),
+    path("pledges/<uuid:public_id>/pay/", pledges.pledge_pay, name="pledge_pay"),
+]

@@ -1,0 +1,169 @@
+"""Public pages of a campaign. They compose the campaign with its donation totals."""
+
+from __future__ import annotations
+
+from django.core import signing
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import translation
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from campaign import selectors, services
+from campaign.models import Campaign
+from donations import selectors as donation_selectors
+from public import cache as page_cache
+from public.forms import SubscribeForm
+from public.pages import campaign_page_cached
+
+
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    campaign = selectors.campaign_active()
+    if campaign is None:
+        return render(request, "campaign/none.html", status=404)
+    return redirect(campaign.get_absolute_url())
+
+
+@require_GET
+def detail(request: HttpRequest, slug: str) -> HttpResponse:
+    return campaign_page_cached(request, slug=slug)
+
+
+@require_GET
+def totals_json(request: HttpRequest, slug: str) -> JsonResponse:
+    if page_cache.enabled():
+        payload = page_cache.cached(
+            page_cache.page_key("totals", slug), lambda: _totals_payload(slug)
+        )
+    else:
+        payload = _totals_payload(slug)
+    if payload is None:
+        raise Http404("No such campaign.")
+    response = JsonResponse(payload)
+    response["Access-Control-Allow-Origin"] = "*"
+    response["Cache-Control"] = "public, max-age=15"
+    return response
+
+
+def _totals_payload(slug: str) -> dict[str, object] | None:
+    campaign = selectors.campaign_by_slug(slug=slug)
+    if campaign is None:
+        return None
+    t = donation_selectors.campaign_totals(campaign=campaign)
+    return {
+        "campaign": campaign.slug,
+        "currency": "CAD",
+        "goal": f"{t.legal_cost.amount:.2f}",
+        "community_goal": f"{t.community_goal.amount:.2f}",
+        "raised": f"{t.raised.amount:.2f}",
+        "remaining": f"{t.remaining.amount:.2f}",
+        "hourly_rate": f"{t.hourly_rate.amount:.2f}",
+        "donor_count": t.donor_count,
+        "donation_count": t.donation_count,
+        "percent": float(t.percent),
+        "hours_funded": float(t.hours_funded),
+    }
+
+
+@require_GET
+def progress_fragment(request: HttpRequest, slug: str) -> HttpResponse:
+    """The progress block alone, for the page's 15-second refresh."""
+    campaign = get_object_or_404(Campaign, slug=slug)
+    totals = donation_selectors.campaign_totals(campaign=campaign)
+    response = render(request, "campaign/_progress.html", {"campaign": campaign, "totals": totals})
+    response["Cache-Control"] = "public, max-age=10"
+    return response
+
+
+# --- Updates and subscriptions (public) ------------------------------------------------------
+
+
+@require_GET
+def update_list(request: HttpRequest, slug: str) -> HttpResponse:
+    campaign = get_object_or_404(Campaign, slug=slug)
+    page = Paginator(selectors.updates_visible(campaign=campaign), 10).get_page(
+        request.GET.get("page")
+    )
+    return render(
+        request,
+        "campaign/updates.html",
+        {"campaign": campaign, "page": page, "updates": page.object_list},
+    )
+
+
+@require_GET
+def update_detail(request: HttpRequest, slug: str, update: str) -> HttpResponse:
+    campaign = get_object_or_404(Campaign, slug=slug)
+    found = selectors.update_by_ref(campaign=campaign, ref=update)
+    if found is None:
+        raise Http404("No such update.")  # a draft or a scheduled post is not there yet
+    if found.slug != update:
+        return redirect(found.get_absolute_url(), permanent=True)
+    return render(
+        request,
+        "campaign/update_detail.html",
+        {"campaign": campaign, "update": found, "subscribe_form": SubscribeForm()},
+    )
+
+
+@require_POST
+def subscribe(request: HttpRequest, slug: str) -> HttpResponse:
+    campaign = get_object_or_404(Campaign, slug=slug)
+    form = SubscribeForm(request.POST)
+    if not form.is_valid():
+        return render(
+            request,
+            "campaign/subscribe.html",
+            {"campaign": campaign, "subscribe_form": form},
+            status=400,
+        )
+    services.subscriber_request(
+        campaign=campaign,
+        email=form.cleaned_data["email"],
+        language=translation.get_language() or "en",
+    )
+    # The same answer for a new, pending or known address: the form reveals nobody.
+    return render(request, "campaign/subscribe.html", {"campaign": campaign, "sent": True})
+
+
+@require_GET
+def subscription_confirm(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        subscriber = services.subscriber_confirm(token=token)
+    except signing.BadSignature:
+        return render(request, "campaign/subscription.html", {"invalid": True}, status=400)
+    return render(
+        request,
+        "campaign/subscription.html",
+        {"subscriber": subscriber, "campaign": subscriber.campaign, "confirmed": True},
+    )
+
+
+@csrf_exempt  # RFC 8058: mail providers POST "List-Unsubscribe=One-Click" without a form token
+@require_http_methods(["GET", "POST"])
+def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    """One click unsubscribes (the link in the email, or the provider's button); the page offers
+    to undo it, in case a link scanner followed the link."""
+    try:
+        if request.method == "POST" and request.POST.get("action") == "resubscribe":
+            subscriber = services.subscriber_resubscribe(token=token)
+            return render(
+                request,
+                "campaign/subscription.html",
+                {"subscriber": subscriber, "campaign": subscriber.campaign, "confirmed": True},
+            )
+        subscriber = services.subscriber_unsubscribe(token=token)
+    except signing.BadSignature:
+        return render(request, "campaign/subscription.html", {"invalid": True}, status=400)
+    return render(
+        request,
+        "campaign/subscription.html",
+        {
+            "subscriber": subscriber,
+            "campaign": subscriber.campaign,
+            "unsubscribed": True,
+            "token": token,
+        },
+    )
