@@ -14,6 +14,8 @@ class MoneyAction(models.TextChoices):
     LEDGER = "ledger", _("legal cost ledger entry")
     DONATION_EDIT = "donation_edit", _("donation changed")
     DATA_ERASURE = "data_erasure", _("donor data erased")
+    STAGE = "stage", _("stage started or cancelled")
+    CASE_CLOSURE = "case_closure", _("case closed, surplus split")
     OTHER = "other", _("other")
 
 

@@ -1,4 +1,5 @@
-"""`audit_record`: call it from every admin action that moves or reframes money."""
+"""`audit_record`: the services that move or reframe money call it, inside their transaction, with
+the acting user passed in, so an admin page and a management command leave the same record."""
 
 from __future__ import annotations
 

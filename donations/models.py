@@ -276,6 +276,9 @@ class StripeEvent(models.Model):
         max_length=10, choices=EventStatus.choices, default=EventStatus.RECEIVED, db_index=True
     )
     error = models.TextField(blank=True)
+    # While failed, the failure in full (as dj-stripe keeps it): why the event did not apply,
+    # readable in the admin without the server logs.
+    traceback = models.TextField(blank=True)
     attempts = models.PositiveIntegerField(default=0)
     donation = models.ForeignKey(
         Donation, null=True, blank=True, on_delete=models.SET_NULL, related_name="events"

@@ -12,8 +12,6 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from audit.models import MoneyAction
-from audit.services import audit_record
 from core.money import cad
 from donations import services
 from donations.admin import views as admin_views
@@ -88,18 +86,11 @@ class DonationAdmin(admin.ModelAdmin):
         resolved = 0
         for donation in queryset.exclude(flag=""):
             with transaction.atomic():
-                flag = donation.flag
                 try:
-                    result = services.donation_flag_resolve(donation=donation)
+                    services.donation_flag_resolve(donation=donation, user=request.user)
                 except services.FlagNotResolvable as error:
                     self.message_user(request, f"{donation}: {error}", level=messages.ERROR)
                     continue
-                audit_record(
-                    user=request.user,
-                    action=MoneyAction.DONATION_EDIT,
-                    obj=result,
-                    detail={"resolved_flag": flag, "amount": result.amount.amount},
-                )
             resolved += 1
         self.message_user(request, _("%(count)d flagged payment(s) counted.") % {"count": resolved})
 
@@ -244,17 +235,7 @@ class OfflineGiftAdmin(admin.ModelAdmin):
                 show_amount=data.get("show_amount", True),
                 message=data.get("message", ""),
                 reference=data.get("reference", ""),
-            )
-            audit_record(
                 user=request.user,
-                action=MoneyAction.OFFLINE_GIFT,
-                obj=gift,
-                detail={
-                    "amount": gift.amount.amount,
-                    "channel": data["channel"],
-                    "received_on": data["received_on"],
-                    "reference": data.get("reference", ""),
-                },
             )
         obj.pk = gift.pk
         obj._state.adding = False

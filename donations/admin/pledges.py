@@ -168,7 +168,7 @@ class StageAdmin(admin.ModelAdmin):
             )
         for stage in queryset:
             try:
-                stages.stage_activate(stage_id=stage.pk)
+                stages.stage_activate(stage_id=stage.pk, user=request.user)
             except pledges.PledgeError as error:
                 self.message_user(request, f"{stage}: {error}", messages.ERROR)
             else:
@@ -188,7 +188,7 @@ class StageAdmin(admin.ModelAdmin):
                 title=str(_("Cancel stages and release their pledges?")),
             )
         for stage in queryset:
-            released = stages.stage_cancel(stage_id=stage.pk)
+            released = stages.stage_cancel(stage_id=stage.pk, user=request.user)
             self.message_user(
                 request,
                 _("%(stage)s is cancelled; %(n)d pledges released.")
@@ -301,7 +301,7 @@ class CaseClosureAdmin(admin.ModelAdmin):
                 campaign=campaign,
                 recovered=cad(recovered),
                 expected_surplus=expected,
-                closed_by=request.user.get_username(),
+                user=request.user,
             )
         except surplus.ClosureError as error:
             context["error"] = str(error)

@@ -21,8 +21,6 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from audit.models import MoneyAction
-from audit.services import audit_record
 from campaign.models import Campaign
 from core.forms import parse_amount
 from core.money import cad
@@ -109,21 +107,11 @@ def refund(model_admin: ModelAdmin, request: HttpRequest, object_id: int) -> Htt
         if request.POST.get("confirm") == "yes":
             try:
                 with transaction.atomic():
-                    refund_row = services.refund_request(
+                    services.refund_request(
                         donation=donation,
                         amount=amount,
                         reason=form.cleaned_data["reason"],
                         user=request.user,
-                    )
-                    audit_record(
-                        user=request.user,
-                        action=MoneyAction.REFUND,
-                        obj=donation,
-                        detail={
-                            "amount": amount.amount,
-                            "reason": form.cleaned_data["reason"],
-                            "refund": refund_row.pk,
-                        },
                     )
             except services.RefundRefused as error:
                 form.add_error(None, str(error))

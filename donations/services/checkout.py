@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext
 from djmoney.money import Money
 
+from audit.models import MoneyAction
+from audit.services import audit_record
 from campaign.models import Campaign
 from core.db import commit_without_waiting_for_disk
 from core.money import CURRENCY, cad
@@ -184,7 +187,7 @@ def _flagged_payment(donation: Donation) -> gateway.CheckoutResult | None:
 
 
 @transaction.atomic
-def donation_flag_resolve(*, donation: Donation) -> Donation:
+def donation_flag_resolve(*, donation: Donation, user: Any = None) -> Donation:
     """The admin accepts a flagged payment as received: it counts, at the amount actually paid.
 
     A flag is the only thing keeping a paid donation out of the totals, so clearing it goes
@@ -209,7 +212,15 @@ def donation_flag_resolve(*, donation: Donation) -> Donation:
             d.state = DonationState.CONFIRMED
             d.confirmed_at = d.confirmed_at or timezone.now()
 
-    return donation_change(locked, resolve)
+    flag = locked.flag
+    result = donation_change(locked, resolve)
+    audit_record(
+        user=user,
+        action=MoneyAction.DONATION_EDIT,
+        obj=result,
+        detail={"resolved_flag": flag, "amount": result.amount.amount},
+    )
+    return result
 
 
 def receipt_mark_sent(*, donation_id: int, send: Callable[[Donation], None]) -> bool:

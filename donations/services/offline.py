@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext
 from djmoney.money import Money
 
+from audit.models import MoneyAction
+from audit.services import audit_record
 from campaign.models import Campaign
 from core.money import cad
 from donations.models import (
@@ -60,6 +63,7 @@ def offline_gift_record(
     message: str = "",
     reference: str = "",
     language: str = "en",
+    user: Any = None,
 ) -> Donation:
     """A cheque, cash or e-Transfer gift: it counts at once, on the day it was received."""
     if channel not in OFFLINE_CHANNELS:
@@ -86,4 +90,16 @@ def offline_gift_record(
         d.state = DonationState.CONFIRMED
         d.confirmed_at = received_at
 
-    return donation_change(donation, receive)
+    gift = donation_change(donation, receive)
+    audit_record(
+        user=user,
+        action=MoneyAction.OFFLINE_GIFT,
+        obj=gift,
+        detail={
+            "amount": gift.amount.amount,
+            "channel": channel,
+            "received_on": received_on,
+            "reference": reference,
+        },
+    )
+    return gift

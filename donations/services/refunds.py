@@ -13,6 +13,8 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from djmoney.money import Money
 
+from audit.models import MoneyAction
+from audit.services import audit_record
 from core import jobs
 from core.money import CURRENCY, cad
 from donations import gateway
@@ -137,6 +139,12 @@ def refund_request(*, donation: Donation, amount: Money, reason: str, user: Any 
         )
     refund = Refund.objects.create(
         donation=locked, amount=cad(amount.amount), reason=reason.strip(), requested_by=user
+    )
+    audit_record(
+        user=user,
+        action=MoneyAction.REFUND,
+        obj=locked,
+        detail={"amount": refund.amount.amount, "reason": refund.reason, "refund": refund.pk},
     )
     # With the broker down the refund stays requested; `work_sweep` submits it later.
     jobs.enqueue("donations.tasks.submit_refund", refund.pk)

@@ -6,11 +6,14 @@ Starting a stage charges its pledges in the background, each at most once (`pled
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from audit.models import MoneyAction
+from audit.services import audit_record
 from campaign.models import Stage, StageState
 from core import jobs
 from donations.models import Donation, Pledge, PledgeState
@@ -20,7 +23,7 @@ logger = logging.getLogger(__name__)
 
 
 @transaction.atomic
-def stage_activate(*, stage_id: int) -> Stage:
+def stage_activate(*, stage_id: int, user: Any = None) -> Stage:
     """Start a stage: its pledges are charged by a background fan-out."""
     stage = (
         Stage.objects.select_for_update(of=("self",)).select_related("campaign").get(pk=stage_id)
@@ -43,6 +46,12 @@ def stage_activate(*, stage_id: int) -> Stage:
     stage.state = StageState.ACTIVE
     stage.activated_at = timezone.now()
     stage.save(update_fields=["state", "activated_at"])
+    audit_record(
+        user=user,
+        action=MoneyAction.STAGE,
+        obj=stage,
+        detail={"activated": True, "pledged": stage_pledged_total(stage=stage).amount},
+    )
     jobs.enqueue("donations.tasks.charge_stage_pledges", stage_id)
     return stage
 
@@ -71,7 +80,7 @@ def _release_open_pledges(*, stage: Stage) -> list[int]:
 
 
 @transaction.atomic
-def stage_cancel(*, stage_id: int) -> list[int]:
+def stage_cancel(*, stage_id: int, user: Any = None) -> list[int]:
     """The stage will not happen (the case settled): pledges are released and their cards let go.
 
     Pledges already charged stay paid: that money is in the totals and the surplus rule covers it.
@@ -83,7 +92,14 @@ def stage_cancel(*, stage_id: int) -> list[int]:
     stage.state = StageState.CANCELLED
     stage.cancelled_at = timezone.now()
     stage.save(update_fields=["state", "cancelled_at"])
-    return _release_open_pledges(stage=stage)
+    released = _release_open_pledges(stage=stage)
+    audit_record(
+        user=user,
+        action=MoneyAction.STAGE,
+        obj=stage,
+        detail={"cancelled": True, "released": released},
+    )
+    return released
 
 
 def deadlines_check() -> list[int]:

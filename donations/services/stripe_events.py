@@ -7,6 +7,7 @@ README's endpoint setup all read it.
 from __future__ import annotations
 
 import logging
+import traceback
 from collections.abc import Callable
 from typing import Any
 
@@ -143,12 +144,14 @@ def event_process(*, event_id: int) -> StripeEvent:
             ) as error:
                 event.status = EventStatus.FAILED
                 event.error = f"{type(error).__name__}: {error}"
-                event.save(update_fields=["status", "error", "attempts"])
+                event.traceback = traceback.format_exc()
+                event.save(update_fields=["status", "error", "traceback", "attempts"])
                 return event
             event.donation = donation
             flag = donation.flag if donation is not None else ""
             event.status = EventStatus.FLAGGED if flag else EventStatus.PROCESSED
             event.error = flag
+            event.traceback = ""
         event.processed_at = timezone.now()
         event.save()
         return event

@@ -33,12 +33,15 @@ import logging
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from django.db import transaction
 from django.db.models import Sum
 from django.utils.translation import gettext as _
 from djmoney.money import Money
 
+from audit.models import MoneyAction
+from audit.services import audit_record
 from campaign.models import Campaign, Stage
 from core import jobs
 from core.money import cad, cents_to_money, money_to_cents
@@ -221,7 +224,7 @@ def surplus_preview(*, campaign: Campaign, recovered: Money) -> Preview:
 
 
 def case_close(
-    *, campaign: Campaign, recovered: Money, expected_surplus: Money, closed_by: str = ""
+    *, campaign: Campaign, recovered: Money, expected_surplus: Money, user: Any = None
 ) -> CaseClosure:
     """Close the case as previewed; refunds go out in a task. Refuses a stale preview."""
     with transaction.atomic():
@@ -248,7 +251,7 @@ def case_close(
             refunded=preview.refunded,
             given=preview.to_cause,
             state=ClosureState.REFUNDING if pending else ClosureState.DONE,
-            closed_by=closed_by,
+            closed_by=user.get_username() if user is not None else "",
         )
         SurplusShare.objects.bulk_create(
             SurplusShare(
@@ -261,6 +264,17 @@ def case_close(
         )
         locked.is_active = False
         locked.save(update_fields=["is_active"])
+        audit_record(
+            user=user,
+            action=MoneyAction.CASE_CLOSURE,
+            obj=closure,
+            detail={
+                "rule": preview.rule,
+                "surplus": preview.surplus.amount,
+                "refunded": preview.refunded.amount,
+                "given": preview.to_cause.amount,
+            },
+        )
         closure_id = closure.pk
         if pending:
             # robust: the closure stands with the broker down; `work_sweep` sends the shares.

@@ -405,6 +405,10 @@ def test_event_for_an_unknown_donation_is_kept_failed_with_the_reason(
     stored = StripeEvent.objects.get()
     assert stored.status == EventStatus.FAILED
     assert "DonationNotFound" in stored.error
+    # The failure in full, as dj-stripe keeps it: where it was raised, for the admin page.
+    assert stored.traceback.startswith("Traceback (most recent call last):")
+    assert "donation_locked" in stored.traceback
+    assert "DonationNotFound: No donation for ref=''" in stored.traceback
     assert totals(campaign).raised == cad(0)
 
 
