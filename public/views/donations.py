@@ -15,7 +15,7 @@ from campaign.models import Campaign
 from core.formatting import minutes_format
 from donations import gateway, selectors, services
 from donations.models import Donation, DonationState
-from public import ratelimits as abuse
+from public import ratelimits
 from public.forms import DonationForm
 from public.pages import campaign_page
 
@@ -59,9 +59,9 @@ def _checkout_redirect(request: HttpRequest, donation: Donation) -> HttpResponse
 @require_POST
 def donate(request: HttpRequest, slug: str) -> HttpResponse:
     campaign = get_object_or_404(Campaign, slug=slug)
-    wait = abuse.donation_wait_seconds(request, count=False)
+    wait = ratelimits.donation_wait_seconds(request, count=False)
     if wait:
-        return abuse.rate_limited_response(request, campaign, wait)
+        return ratelimits.rate_limited_response(request, campaign, wait)
     form = DonationForm(request.POST)
     if not campaign.is_active:
         form.add_error(None, gettext("This campaign no longer accepts donations."))
@@ -69,9 +69,9 @@ def donate(request: HttpRequest, slug: str) -> HttpResponse:
         if form.has_error(NON_FIELD_ERRORS, "honeypot"):
             logger.warning("Honeypot filled on %s from %s", slug, request.META.get("REMOTE_ADDR"))
         return campaign_page(request, campaign=campaign, form=form, status=400)
-    wait = abuse.donation_wait_seconds(request, count=True)
+    wait = ratelimits.donation_wait_seconds(request, count=True)
     if wait:
-        return abuse.rate_limited_response(request, campaign, wait)
+        return ratelimits.rate_limited_response(request, campaign, wait)
     data = form.cleaned_data
     donation = services.donation_start(
         campaign=campaign,
@@ -98,9 +98,9 @@ def checkout_retry(request: HttpRequest, public_id: object) -> HttpResponse:
     donation = _donation_or_404(public_id)
     if donation.state != DonationState.PENDING or gateway.is_demo():
         return redirect(donation.campaign.get_absolute_url())
-    wait = abuse.donation_wait_seconds(request, count=True)
+    wait = ratelimits.donation_wait_seconds(request, count=True)
     if wait:
-        return abuse.rate_limited_response(request, donation.campaign, wait)
+        return ratelimits.rate_limited_response(request, donation.campaign, wait)
     return _checkout_redirect(request, donation)
 
 

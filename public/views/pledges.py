@@ -15,7 +15,7 @@ from donations import gateway, services
 from donations.models import Pledge, PledgeState
 from donations.selectors import stages as stage_selectors
 from donations.services import pledges
-from public import ratelimits as abuse
+from public import ratelimits
 from public.forms import PledgeForm
 
 logger = logging.getLogger(__name__)
@@ -52,9 +52,9 @@ def pledge_new(request: HttpRequest, slug: str, stage_id: int) -> HttpResponse:
             request, "donations/pledge_form.html", context, status=400 if form.is_bound else 200
         )
     # Saving a card is as useful to a card tester as a payment: the same limit applies.
-    wait = abuse.donation_wait_seconds(request, count=True)
+    wait = ratelimits.donation_wait_seconds(request, count=True)
     if wait:
-        return abuse.rate_limited_response(request, stage.campaign, wait)
+        return ratelimits.rate_limited_response(request, stage.campaign, wait)
     data = form.cleaned_data
     try:
         pledge = pledges.pledge_start(
