@@ -1,4 +1,4 @@
-"""The test suite's Stripe fake (tests/stripe_fake.py) as its own process, for gunicorn to call.
+"""The Stripe fake (testing/stripe_fake/) as its own process, for gunicorn to call.
 
 Prints its address on the first line of stdout; stops on SIGTERM.
 """

@@ -14,6 +14,8 @@ import re
 import time
 from typing import Any
 
+from testing.stripe_fake.wire import stripe_fee_cents
+
 
 def _card_error(message: str, **extra: Any) -> dict[str, Any]:
     return {"error": {"type": "card_error", "message": message, **extra}}
@@ -209,7 +211,7 @@ class SavedCardsMixin:
                 "status": "succeeded",
                 "balance_transaction": self.new_id("txn"),
             }
-            fee = (amount * 29 + 500) // 1000 + 30  # as stripe_fake.stripe_fee_cents: 2.9 % + 30¢
+            fee = stripe_fee_cents(amount)
             with self.lock:
                 self.charges[charge["id"]] = charge
                 self.balance_transactions[charge["balance_transaction"]] = {

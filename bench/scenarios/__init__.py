@@ -1,0 +1,1 @@
+"""What the benchmark measures besides the public pages, one module per section of the report."""
