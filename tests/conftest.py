@@ -1,26 +1,24 @@
+"""Fixtures only: the people, a campaign, the Stripe fake, settings every test runs under.
+
+Helpers live in `tests/support/` (factories, payments, webhooks, mail, live processes).
+"""
+
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterator
-from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.conf import settings as django_settings
 from django.core.cache import cache
 from django.db import connection
 from django.test import Client
 
 from campaign.models import Campaign
 from config.celery import app as celery_app
-from core.money import cad
-from donations import gateway, services
-from donations.models import Donation
-from testing.stripe_fake import StripeFake, sign
-from tests.support.factories import CampaignFactory, DonationFactory, UserFactory
-
-WEBHOOK_SECRET = "whsec_test_primary"
+from testing.stripe_fake import StripeFake
+from tests.support.factories import CampaignFactory, UserFactory
+from tests.support.webhooks import WEBHOOK_SECRET
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -114,42 +112,6 @@ def stripe_fake(stripe_server: StripeFake, settings: Any) -> StripeFake:
     return stripe_server
 
 
-def confirmed_donation(campaign: Campaign, amount: str = "25.00", **fields: Any) -> Donation:
-    """A donation confirmed through the real fulfilment service, as a paid checkout would be."""
-    donation = DonationFactory.create(campaign=campaign, amount=cad(Decimal(amount)), **fields)
-    services.donation_fulfil(
-        result=gateway.CheckoutResult(
-            session_id=f"cs_{donation.public_id}",
-            payment_status="paid",
-            amount_total=donation.amount,
-            currency="CAD",
-            donation_ref=str(donation.public_id),
-            payment_intent_id=f"pi_{donation.pk}",
-        )
-    )
-    donation.refresh_from_db()
-    return donation
-
-
-def post_event(
-    client: Client,
-    event: dict[str, Any],
-    *,
-    secret: str = WEBHOOK_SECRET,
-    timestamp: int | None = None,
-) -> Any:
-    payload = json.dumps(event).encode()
-    return client.post(
-        "/stripe/webhook/",
-        data=payload,
-        content_type="application/json",
-        headers={"Stripe-Signature": sign(payload, secret, timestamp)},
-    )
-
-
 @pytest.fixture
 def on_postgres() -> bool:
     return connection.vendor == "postgresql"
-
-
-__all__ = ["confirmed_donation", "post_event", "django_settings"]

@@ -8,7 +8,7 @@ from django.db.models import F
 
 from core.money import MoneyManager, cad
 from donations.models import CampaignTotals, Donation
-from tests.conftest import confirmed_donation
+from tests.support.factories import confirmed_donation
 
 
 def test_every_money_model_uses_a_money_manager():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from donations import services
-from tests.conftest import confirmed_donation
+from tests.support.factories import confirmed_donation
 
 pytestmark = pytest.mark.django_db
 

@@ -6,8 +6,7 @@ import pytest
 
 from campaign.models import Update
 from donations.models import Donation
-from tests.conftest import confirmed_donation
-from tests.support.factories import DonationFactory
+from tests.support.factories import DonationFactory, confirmed_donation
 
 pytestmark = pytest.mark.django_db
 

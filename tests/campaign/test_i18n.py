@@ -13,7 +13,7 @@ from django.core import mail
 from django.core.mail import EmailMultiAlternatives
 
 from donations.models import Donation
-from tests.conftest import confirmed_donation
+from tests.support.factories import confirmed_donation
 
 ROOT = Path(__file__).resolve().parents[2]
 PO_FILE = ROOT / "locale" / "fr" / "LC_MESSAGES" / "django.po"

@@ -11,8 +11,7 @@ import time_machine
 from campaign import selectors, services
 from campaign.models import Campaign, GoalChange, LegalCost
 from core.money import cad
-from tests.conftest import confirmed_donation
-from tests.support.factories import CampaignFactory
+from tests.support.factories import CampaignFactory, confirmed_donation
 
 pytestmark = pytest.mark.django_db
 

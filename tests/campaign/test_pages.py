@@ -9,8 +9,7 @@ import pytest
 from django.utils import timezone
 
 from core.money import cad
-from tests.conftest import confirmed_donation
-from tests.support.factories import CampaignFactory, UpdateFactory
+from tests.support.factories import CampaignFactory, UpdateFactory, confirmed_donation
 
 pytestmark = pytest.mark.django_db
 

@@ -17,7 +17,7 @@ from django.test.utils import CaptureQueriesContext
 
 from campaign.models import Campaign
 from public import cache as page_cache
-from tests.conftest import confirmed_donation
+from tests.support.factories import confirmed_donation
 
 # Campaign, totals row, stages, closure, supporters, latest update, ledger and goal history: 8
 # today, with a little headroom for small additions. It must never depend on the donations.

@@ -14,18 +14,16 @@ from donations import selectors
 from donations.models import Pledge, PledgeState
 from donations.selectors import stages as stage_selectors
 from donations.services import stages
-from tests.conftest import confirmed_donation
+from tests.support.factories import StageFactory, confirmed_donation
 
 pytestmark = pytest.mark.django_db
 
 
-def stage(campaign, **fields) -> Stage:
-    return Stage.objects.create(campaign=campaign, **fields)
-
-
 def test_estimate_is_hours_at_the_rate_or_a_flat_amount(campaign):
-    hourly = stage(campaign, title="Trial", estimated_hours=Decimal("40"))
-    flat = stage(campaign, title="Court fees", flat_amount=cad("350"))
+    hourly = StageFactory.create(campaign=campaign, title="Trial", estimated_hours=Decimal("40"))
+    flat = StageFactory.create(
+        campaign=campaign, title="Court fees", estimated_hours=None, flat_amount=cad("350")
+    )
 
     assert hourly.estimate == cad("10000.00")  # 40 h × $250
     assert flat.estimate == cad("350.00")
@@ -38,13 +36,24 @@ def pledged(stage_obj: Stage, amount: str, state: str = PledgeState.PLEDGED) -> 
 
 
 def test_raised_money_fills_the_stages_in_order_and_pledges_count_apart(campaign):
-    answer = stage(
-        campaign, title="Answer", flat_amount=cad("2000"), state=StageState.DONE, position=1
+    answer = StageFactory.create(
+        campaign=campaign,
+        title="Answer",
+        estimated_hours=None,
+        flat_amount=cad("2000"),
+        state=StageState.DONE,
+        position=1,
     )
-    motion = stage(
-        campaign, title="Motion", estimated_hours=Decimal("4"), state=StageState.FUNDING, position=2
+    motion = StageFactory.create(
+        campaign=campaign,
+        title="Motion",
+        estimated_hours=Decimal("4"),
+        state=StageState.FUNDING,
+        position=2,
     )
-    trial = stage(campaign, title="Trial", estimated_hours=Decimal("40"), position=3)
+    trial = StageFactory.create(
+        campaign=campaign, title="Trial", estimated_hours=Decimal("40"), position=3
+    )
     for amount in ("1500", "600", "100"):
         confirmed_donation(campaign, amount)
     pledged(trial, "50")
@@ -69,15 +78,16 @@ def test_raised_money_fills_the_stages_in_order_and_pledges_count_apart(campaign
 
 
 def test_campaign_page_shows_each_stage_with_estimate_raised_pledged_and_hours(client, campaign):
-    stage(
-        campaign,
+    StageFactory.create(
+        campaign=campaign,
         title="Answer to the letters",
+        estimated_hours=None,
         flat_amount=cad("2000"),
         state=StageState.FUNDING,
         position=1,
     )
-    trial = stage(
-        campaign,
+    trial = StageFactory.create(
+        campaign=campaign,
         title="Trial preparation",
         description="If they sue.",
         estimated_hours=Decimal("40"),
@@ -101,7 +111,7 @@ def test_campaign_page_shows_each_stage_with_estimate_raised_pledged_and_hours(c
 
 
 def test_pledge_link_disappears_once_the_stage_is_active(client, campaign):
-    trial = stage(campaign, title="Trial", estimated_hours=Decimal("40"))
+    trial = StageFactory.create(campaign=campaign, title="Trial", estimated_hours=Decimal("40"))
     stages.stage_activate(stage_id=trial.pk)
 
     page = client.get(f"/campaigns/{campaign.slug}/").content.decode()
@@ -160,7 +170,9 @@ def test_page_hides_the_community_share_without_a_size(client, campaign):
 def test_french_page_renders_stages_and_the_community_share(client, campaign):
     campaign.member_count = 46000
     campaign.save()
-    trial = stage(campaign, title="Préparation du procès", estimated_hours=Decimal("40"))
+    trial = StageFactory.create(
+        campaign=campaign, title="Préparation du procès", estimated_hours=Decimal("40")
+    )
     pledged(trial, "1500")
 
     response = client.get(f"/fr/campaigns/{campaign.slug}/")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import confirmed_donation
+from tests.support.factories import confirmed_donation
 
 pytestmark = pytest.mark.django_db
 

@@ -12,7 +12,7 @@ from django.core.cache import cache
 from PIL import Image
 
 from public import images
-from tests.conftest import confirmed_donation
+from tests.support.factories import confirmed_donation
 
 pytestmark = pytest.mark.django_db
 

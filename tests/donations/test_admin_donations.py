@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from donations.models import Donation
-from tests.conftest import confirmed_donation
-from tests.support.factories import DonationFactory
+from tests.support.factories import DonationFactory, confirmed_donation
 
 pytestmark = pytest.mark.django_db
 

@@ -13,8 +13,9 @@ from core.money import cad
 from donations import gateway, services
 from donations.admin import DonationAdmin
 from donations.models import CampaignTotals, Donation, DonationState, DonorTally
-from tests.conftest import confirmed_donation, post_event
+from tests.support.factories import confirmed_donation
 from tests.support.payments import start_checkout
+from tests.support.webhooks import post_event
 
 
 def _change(admin_client: Any, donation: Donation, **overrides: str) -> Any:

@@ -9,7 +9,7 @@ from django.test import Client
 from core.money import cad
 from donations import gateway, selectors, services
 from donations.models import Donation, DonationState, Refund, RefundStatus
-from tests.conftest import confirmed_donation
+from tests.support.factories import confirmed_donation
 from tests.support.money_flows import charge_of, paid_gift
 from tests.support.payments import deliver
 

@@ -14,7 +14,7 @@ from core.money import cad
 from donations import services
 from donations.models import Channel
 from donations.services import stages, surplus
-from tests.conftest import confirmed_donation
+from tests.support.factories import confirmed_donation
 
 pytestmark = pytest.mark.django_db
 

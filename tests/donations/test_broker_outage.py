@@ -24,7 +24,7 @@ from donations.models import (
     SurplusShare,
 )
 from donations.services import recovery, surplus
-from tests.conftest import confirmed_donation
+from tests.support.factories import confirmed_donation
 from tests.support.payments import start_checkout
 
 

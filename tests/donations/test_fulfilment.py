@@ -209,7 +209,7 @@ def test_fulfil_in_another_currency_is_flagged_not_counted(campaign):
 
 
 def test_donors_are_counted_by_email_across_gifts(campaign):
-    from tests.conftest import confirmed_donation
+    from tests.support.factories import confirmed_donation
 
     confirmed_donation(campaign, "10.00", email="Same@Example.org")
     confirmed_donation(campaign, "10.00", email=" same@example.org ")

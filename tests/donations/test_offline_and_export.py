@@ -15,7 +15,7 @@ from donations import selectors, services
 from donations.admin import exports
 from donations.models import Channel, Donation, DonationState
 from donations.services import surplus
-from tests.conftest import confirmed_donation
+from tests.support.factories import confirmed_donation
 
 pytestmark = pytest.mark.django_db
 

@@ -21,22 +21,10 @@ from donations.models import Donation, DonationState, Pledge, PledgeState
 from donations.selectors import stages as stage_selectors
 from donations.services import pledges, stages
 from testing.stripe_fake import StripeFake
-from tests.conftest import confirmed_donation
+from tests.support.factories import StageFactory, confirmed_donation
 from tests.support.payments import deliver
 
 pytestmark = pytest.mark.django_db
-
-
-def make_stage(campaign: Any, **fields: Any) -> Stage:
-    values: dict[str, Any] = {
-        "title": "Trial preparation",
-        "description": "If they sue.",
-        "estimated_hours": Decimal("40"),
-        "state": StageState.POSSIBLE,
-        "position": 2,
-    }
-    values.update(fields)
-    return Stage.objects.create(campaign=campaign, **values)
 
 
 def pledge_on_fake(
@@ -81,7 +69,7 @@ def succeeded_events(client: Any, fake: StripeFake, on_commit: Any) -> None:
 def test_pledge_saves_the_card_in_setup_mode_and_charges_nothing(
     client, campaign, stripe_fake, django_capture_on_commit_callbacks
 ):
-    stage = make_stage(campaign)
+    stage = StageFactory.create(campaign=campaign)
 
     pledge = pledge_on_fake(client, stage, stripe_fake, django_capture_on_commit_callbacks)
 
@@ -105,7 +93,7 @@ def test_pledge_saves_the_card_in_setup_mode_and_charges_nothing(
 def test_confirmation_email_carries_a_signed_cancel_link(
     client, campaign, stripe_fake, django_capture_on_commit_callbacks
 ):
-    stage = make_stage(campaign)
+    stage = StageFactory.create(campaign=campaign)
     pledge = pledge_on_fake(client, stage, stripe_fake, django_capture_on_commit_callbacks)
 
     [email] = mail.outbox
@@ -142,7 +130,7 @@ def test_confirmation_email_carries_a_signed_cancel_link(
 def test_return_page_confirms_the_pledge_before_the_webhook(
     client, campaign, stripe_fake, django_capture_on_commit_callbacks
 ):
-    stage = make_stage(campaign)
+    stage = StageFactory.create(campaign=campaign)
     response = client.post(
         f"/campaigns/{campaign.slug}/stages/{stage.pk}/pledge/",
         {"amount": "20", "email": "ana@example.ca"},
@@ -170,7 +158,7 @@ def test_return_page_confirms_the_pledge_before_the_webhook(
     ],
 )
 def test_bad_pledge_input_is_refused_with_a_reason(client, campaign, data, message):
-    stage = make_stage(campaign)
+    stage = StageFactory.create(campaign=campaign)
 
     response = client.post(f"/campaigns/{campaign.slug}/stages/{stage.pk}/pledge/", data)
 
@@ -180,7 +168,7 @@ def test_bad_pledge_input_is_refused_with_a_reason(client, campaign, data, messa
 
 
 def test_only_a_possible_stage_takes_pledges(client, campaign):
-    stage = make_stage(campaign, state=StageState.FUNDING)
+    stage = StageFactory.create(campaign=campaign, state=StageState.FUNDING)
 
     response = client.post(
         f"/campaigns/{campaign.slug}/stages/{stage.pk}/pledge/",
@@ -195,7 +183,7 @@ def test_activation_charges_off_session_with_mixed_outcomes(
     client, campaign, stripe_fake, django_capture_on_commit_callbacks
 ):
     on_commit = django_capture_on_commit_callbacks
-    stage = make_stage(campaign)
+    stage = StageFactory.create(campaign=campaign)
     ok = pledge_on_fake(client, stage, stripe_fake, on_commit, amount="50", email="ok@example.ca")
     declined = pledge_on_fake(
         client, stage, stripe_fake, on_commit, amount="30", email="no@example.ca", card="declined"
@@ -253,7 +241,7 @@ def test_each_pledge_is_charged_at_most_once_under_retries_and_a_crash(
     client, campaign, stripe_fake, django_capture_on_commit_callbacks, monkeypatch
 ):
     on_commit = django_capture_on_commit_callbacks
-    stage = make_stage(campaign)
+    stage = StageFactory.create(campaign=campaign)
     made = [
         pledge_on_fake(client, stage, stripe_fake, on_commit, email=f"p{i}@example.ca")
         for i in range(5)
@@ -325,7 +313,7 @@ def test_needs_action_pledger_finishes_on_checkout_and_counts_once(
     client, campaign, stripe_fake, django_capture_on_commit_callbacks
 ):
     on_commit = django_capture_on_commit_callbacks
-    stage = make_stage(campaign)
+    stage = StageFactory.create(campaign=campaign)
     pledge = pledge_on_fake(client, stage, stripe_fake, on_commit, amount="40", card="auth")
     activate(stage, on_commit)
     link = re.search(r"http://testserver(/pledges/\S+/pay/\?t=\S+)", str(mail.outbox[-1].body))
@@ -363,8 +351,8 @@ def test_all_or_nothing_deadline_missed_charges_nothing_and_tells_everyone(
     client, campaign, stripe_fake, django_capture_on_commit_callbacks
 ):
     on_commit = django_capture_on_commit_callbacks
-    stage = make_stage(
-        campaign,
+    stage = StageFactory.create(
+        campaign=campaign,
         all_or_nothing=True,
         pledge_target=cad("500"),
         pledge_deadline=timezone.now() + timedelta(days=3),
@@ -405,8 +393,8 @@ def test_all_or_nothing_target_met_keeps_pledges_and_activates(
     client, campaign, stripe_fake, django_capture_on_commit_callbacks
 ):
     on_commit = django_capture_on_commit_callbacks
-    stage = make_stage(
-        campaign,
+    stage = StageFactory.create(
+        campaign=campaign,
         all_or_nothing=True,
         pledge_target=cad("100"),
         pledge_deadline=timezone.now() + timedelta(days=3),
@@ -425,7 +413,7 @@ def test_stage_cancelled_releases_pledges_detaches_cards_and_tells_pledgers(
     client, campaign, stripe_fake, django_capture_on_commit_callbacks
 ):
     on_commit = django_capture_on_commit_callbacks
-    stage = make_stage(campaign)
+    stage = StageFactory.create(campaign=campaign)
     made = [
         pledge_on_fake(client, stage, stripe_fake, on_commit, email=f"c{i}@example.ca")
         for i in range(3)
@@ -456,7 +444,7 @@ def test_cancel_link_after_the_stage_started_changes_nothing(
     client, campaign, stripe_fake, django_capture_on_commit_callbacks
 ):
     on_commit = django_capture_on_commit_callbacks
-    stage = make_stage(campaign)
+    stage = StageFactory.create(campaign=campaign)
     pledge = pledge_on_fake(client, stage, stripe_fake, on_commit)
     token = pledges.pledge_token(pledge=pledge, salt=pledges.CANCEL_SALT)
     activate(stage, on_commit)
@@ -472,7 +460,7 @@ def test_admin_activation_needs_confirmation_and_shows_outcomes(
     client, admin_client, campaign, stripe_fake, django_capture_on_commit_callbacks
 ):
     on_commit = django_capture_on_commit_callbacks
-    stage = make_stage(campaign)
+    stage = StageFactory.create(campaign=campaign)
     pledge_on_fake(client, stage, stripe_fake, on_commit, email="x@example.ca")
     pledge_on_fake(client, stage, stripe_fake, on_commit, email="y@example.ca", card="declined")
     url = "/admin/campaign/stage/"
@@ -501,7 +489,7 @@ def test_demo_gateway_pledge_and_activation_move_the_totals(
     client, campaign, django_capture_on_commit_callbacks
 ):
     on_commit = django_capture_on_commit_callbacks
-    stage = make_stage(campaign)
+    stage = StageFactory.create(campaign=campaign)
     response = client.post(
         f"/campaigns/{campaign.slug}/stages/{stage.pk}/pledge/",
         {"amount": "25", "email": "demo@example.ca"},
@@ -524,7 +512,7 @@ def test_demo_gateway_pledge_and_activation_move_the_totals(
 def test_admin_pages_for_stages_pledges_and_closures_render(
     client, admin_client, campaign, stripe_fake, django_capture_on_commit_callbacks
 ):
-    stage = make_stage(campaign)
+    stage = StageFactory.create(campaign=campaign)
     pledge = pledge_on_fake(client, stage, stripe_fake, django_capture_on_commit_callbacks)
 
     for url in (
@@ -548,7 +536,7 @@ def test_admin_pages_for_stages_pledges_and_closures_render(
 def test_admin_cannot_activate_or_cancel_by_editing_the_state(
     client, admin_client, campaign, stripe_fake, django_capture_on_commit_callbacks
 ):
-    stage = make_stage(campaign)
+    stage = StageFactory.create(campaign=campaign)
     pledge_on_fake(client, stage, stripe_fake, django_capture_on_commit_callbacks)
     url = f"/admin/campaign/stage/{stage.pk}/change/"
     form = {
@@ -582,7 +570,7 @@ def test_a_charge_cut_short_is_still_recorded_after_the_stage_is_cancelled(
     client, campaign, stripe_fake, django_capture_on_commit_callbacks, monkeypatch
 ):
     on_commit = django_capture_on_commit_callbacks
-    stage = make_stage(campaign)
+    stage = StageFactory.create(campaign=campaign)
     pledge = pledge_on_fake(client, stage, stripe_fake, on_commit)
 
     def dies(**kwargs: Any) -> Any:
@@ -611,7 +599,7 @@ def test_a_card_saved_after_the_stage_was_cancelled_is_detached(
     client, campaign, stripe_fake, django_capture_on_commit_callbacks
 ):
     on_commit = django_capture_on_commit_callbacks
-    stage = make_stage(campaign)
+    stage = StageFactory.create(campaign=campaign)
     response = client.post(
         f"/campaigns/{campaign.slug}/stages/{stage.pk}/pledge/",
         {"amount": "20", "email": "late@example.ca"},
@@ -641,7 +629,7 @@ def _demo_pledge(stage: Stage, on_commit: Any, amount: str = "50") -> Pledge:
 
 def test_a_refunded_pledge_no_longer_funds_its_stage(campaign, django_capture_on_commit_callbacks):
     on_commit = django_capture_on_commit_callbacks
-    stage = make_stage(campaign, estimated_hours=None, flat_amount=cad("1000"))
+    stage = StageFactory.create(campaign=campaign, estimated_hours=None, flat_amount=cad("1000"))
     pledge = _demo_pledge(stage, on_commit)
     activate(stage, on_commit)
     pledge.refresh_from_db()
@@ -658,7 +646,9 @@ def test_a_refunded_pledge_no_longer_funds_its_stage(campaign, django_capture_on
 
 
 def test_stage_percent_rounds_down_never_showing_a_full_bar_early(campaign):
-    stage = make_stage(campaign, estimated_hours=None, flat_amount=cad("2000"), state="funding")
+    stage = StageFactory.create(
+        campaign=campaign, estimated_hours=None, flat_amount=cad("2000"), state="funding"
+    )
     confirmed_donation(campaign, "1999.00")  # 99.95 %: half-even would show 100.0
 
     totals = selectors.campaign_totals(campaign=campaign)
@@ -672,7 +662,7 @@ def test_each_pledge_email_kind_goes_out_once_each(
     campaign, mailoutbox, monkeypatch, django_capture_on_commit_callbacks
 ):
     on_commit = django_capture_on_commit_callbacks
-    stage = make_stage(campaign, estimated_hours=None, flat_amount=cad("1000"))
+    stage = StageFactory.create(campaign=campaign, estimated_hours=None, flat_amount=cad("1000"))
     pledge = _demo_pledge(stage, on_commit)
     monkeypatch.setattr(
         gateway,

@@ -9,7 +9,7 @@ from campaign.models import Stage, StageState, Subscriber
 from core.money import cad
 from donations.models import Pledge
 from donations.services import privacy
-from tests.conftest import confirmed_donation
+from tests.support.factories import confirmed_donation
 
 pytestmark = pytest.mark.django_db
 

@@ -67,7 +67,7 @@ def test_unpaid_checkout_sends_no_receipt(
 
 
 def test_receipt_service_sends_once_even_when_called_again(campaign):
-    from tests.conftest import confirmed_donation
+    from tests.support.factories import confirmed_donation
 
     donation = confirmed_donation(campaign, "25.00", email="x@example.org")
 
@@ -78,7 +78,7 @@ def test_receipt_service_sends_once_even_when_called_again(campaign):
 
 
 def test_a_failed_send_leaves_the_receipt_unsent_for_a_retry(campaign):
-    from tests.conftest import confirmed_donation
+    from tests.support.factories import confirmed_donation
 
     donation = confirmed_donation(campaign, "25.00", email="x@example.org")
 

@@ -14,7 +14,7 @@ from core.money import cad
 from donations import selectors, services
 from donations.models import CaseClosure, Channel, ShareState, SurplusShare
 from donations.services import surplus
-from tests.conftest import confirmed_donation
+from tests.support.factories import confirmed_donation
 from tests.support.payments import completed_event, deliver, start_checkout
 
 # --- The split, by hand -----------------------------------------------------------------------

@@ -13,8 +13,8 @@ import pytest
 from donations import selectors
 from donations.models import Donation, DonationState, EventStatus, StripeEvent
 from testing.stripe_fake import sign
-from tests.conftest import WEBHOOK_SECRET
 from tests.support.payments import completed_event, deliver, start_checkout
+from tests.support.webhooks import WEBHOOK_SECRET
 
 pytestmark = pytest.mark.django_db
 

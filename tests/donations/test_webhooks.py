@@ -12,8 +12,8 @@ from core.money import cad
 from donations import selectors
 from donations.models import Donation, DonationState, EventStatus, StripeEvent
 from testing.stripe_fake import sign
-from tests.conftest import WEBHOOK_SECRET, post_event
 from tests.support.payments import completed_event, deliver, refund_event, start_checkout
+from tests.support.webhooks import WEBHOOK_SECRET, post_event
 
 pytestmark = pytest.mark.django_db
 

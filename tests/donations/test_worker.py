@@ -14,8 +14,8 @@ from config.celery import app as celery_app
 from core.money import cad
 from donations import selectors
 from donations.models import DonationState, EventStatus, StripeEvent
-from tests.conftest import post_event
 from tests.support.payments import completed_event, start_checkout
+from tests.support.webhooks import post_event
 
 pytestmark = [pytest.mark.worker, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

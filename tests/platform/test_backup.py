@@ -14,8 +14,7 @@ from django.db import connection
 from core.money import cad
 from donations import services
 from donations.models import CampaignTotals, Donation
-from tests.conftest import confirmed_donation
-from tests.support.factories import CampaignFactory
+from tests.support.factories import CampaignFactory, confirmed_donation
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

@@ -17,9 +17,9 @@ from core.money import cad
 from donations import selectors
 from donations.models import Channel, Donation, DonationState, StripeEvent
 from testing.stripe_fake import sign
-from tests.conftest import WEBHOOK_SECRET
 from tests.support.factories import CampaignFactory
 from tests.support.live import Server, TcpProxy, database_url
+from tests.support.webhooks import WEBHOOK_SECRET
 
 
 def test_view_raising_operational_error_answers_503_page(client, campaign, monkeypatch):

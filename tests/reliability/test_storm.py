@@ -32,9 +32,9 @@ from donations.models import (
     StripeEvent,
 )
 from testing.stripe_fake import StripeFake, sign
-from tests.conftest import WEBHOOK_SECRET
 from tests.support.factories import CampaignFactory
 from tests.support.live import Server, Worker, wait_until
+from tests.support.webhooks import WEBHOOK_SECRET
 
 pytestmark = [pytest.mark.postgres, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 

@@ -168,7 +168,7 @@ def test_audit_record_service_and_the_log_is_read_only_in_admin(admin_client, ad
 
 
 def test_admin_refund_is_logged_with_who_and_how_much(admin_client, admin_user, campaign, settings):
-    from tests.conftest import confirmed_donation
+    from tests.support.factories import confirmed_donation
 
     donation = confirmed_donation(campaign, "40.00", channel="demo")
     url = f"/admin/donations/donation/{donation.pk}/refund/"

@@ -12,9 +12,8 @@ import pytest
 from django.core import mail
 
 from donations import emails
-from tests.conftest import confirmed_donation
 from tests.security.public_urls import public_get_urls
-from tests.support.factories import UpdateFactory
+from tests.support.factories import UpdateFactory, confirmed_donation
 
 pytestmark = pytest.mark.django_db
 

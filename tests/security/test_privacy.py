@@ -15,9 +15,8 @@ from audit.models import MoneyAction, MoneyAuditLog
 from core.money import cad
 from donations import selectors, services
 from donations.models import Donation, DonationState, StripeEvent
-from tests.conftest import confirmed_donation
 from tests.security.public_urls import public_get_urls
-from tests.support.factories import UpdateFactory
+from tests.support.factories import UpdateFactory, confirmed_donation
 from tests.support.payments import completed_event, deliver, start_checkout
 
 pytestmark = pytest.mark.django_db

@@ -10,7 +10,7 @@ from django.test import Client
 from campaign.models import Campaign
 from donations.models import Donation
 from testing.stripe_fake import StripeFake
-from tests.conftest import post_event
+from tests.support.webhooks import post_event
 
 
 def start_checkout(
