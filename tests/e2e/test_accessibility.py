@@ -13,7 +13,7 @@ from campaign.models import Campaign, Stage, StageState, Update
 from core.money import cad
 from donations import services
 from donations.models import Donation
-from tests.e2e.conftest import LANGUAGES, VIEWPORTS, axe_violations, screenshot
+from tests.support.browser import LANGUAGES, VIEWPORTS, axe_violations, screenshot
 from tests.support.factories import CampaignFactory, DonationFactory, confirmed_donation
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 
 from campaign.models import Campaign
 from donations.models import Donation, DonationState
-from tests.e2e.conftest import LANGUAGES, screenshot
+from tests.support.browser import LANGUAGES, screenshot
 from tests.support.factories import CampaignFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 
 from campaign.models import Stage, StageState
 from donations.models import Pledge, PledgeState
-from tests.e2e.conftest import screenshot
+from tests.support.browser import screenshot
 from tests.support.factories import CampaignFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
