@@ -35,11 +35,13 @@ def _fresh_pools() -> None:
 
 
 @pytest.fixture
-def broker_down() -> Iterator[None]:
+def broker_down(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Tasks go to a broker nobody listens on (the enqueue fails fast)."""
     conf = celery_app.conf
     old = (conf.task_always_eager, conf.broker_url)
     conf.task_always_eager = False
+    # Celery reads CELERY_BROKER_URL from the environment before its own setting (CI sets it).
+    monkeypatch.setenv("CELERY_BROKER_URL", "redis://127.0.0.1:1/0")
     conf.broker_url = "redis://127.0.0.1:1/0"
     _fresh_pools()
     yield
