@@ -9,6 +9,7 @@ from typing import Any
 from django.db import models
 
 from audit.models import MoneyAction, MoneyAuditLog
+from core import client_ip
 
 
 def _jsonable(detail: dict[str, Any]) -> dict[str, Any]:
@@ -34,4 +35,5 @@ def audit_record(
         object_id=str(obj.pk) if obj is not None and obj.pk is not None else "",
         object_repr=str(obj)[:200] if obj is not None else "",
         detail=_jsonable(detail),
+        ip_address=client_ip.current(),
     )

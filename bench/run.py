@@ -130,7 +130,7 @@ def run_all(report: Report, stack: Stack, config: Config) -> None:
     report.timings[f"COPY {extra:,} donations"] = seconds
     _, seconds = timed("rebuild counters", lambda: counters_rebuild(campaign=campaign), log)
     report.timings["counters and rollups rebuilt by one aggregate each"] = seconds
-    from public import cache as page_cache
+    from front import cache as page_cache
 
     page_cache.pages_invalidate()  # the seeding wrote behind the application's back
     check_totals(report, stack, campaign, "after seeding")

@@ -8,42 +8,23 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
 
+from config.env import env, env_or_fail, mailers_from_url, networks_check
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
-
-_BOOL_WORDS = {"1", "0", "true", "false", "yes", "no", "on", "off", "y", "n", "t", "f", ""}
-
-
-def _env_or_fail[T](reader: Callable[..., T], name: str, **kwargs: Any) -> T:
-    """Read one variable, turning a malformed value into a clear start-up error."""
-    raw = os.environ.get(name)
-    # django-environ reads any unknown word ("flase", "maybe") as False: refuse it instead.
-    if reader == env.bool and raw is not None and raw.strip().lower() not in _BOOL_WORDS:
-        raise ImproperlyConfigured(
-            f"Environment variable {name} is invalid: {raw!r} is not 1 or 0."
-        )
-    try:
-        return reader(name, **kwargs)
-    except (ValueError, ImproperlyConfigured) as error:
-        raise ImproperlyConfigured(f"Environment variable {name} is invalid: {error}") from error
-
-
-DEBUG: bool = _env_or_fail(env.bool, "DEBUG", default=False)
-TESTING: bool = _env_or_fail(env.bool, "TESTING", default=False)
+DEBUG: bool = env_or_fail(env.bool, "DEBUG", default=False)
+TESTING: bool = env_or_fail(env.bool, "TESTING", default=False)
 
 _DEV_SECRET = "dev-insecure-secret-key-do-not-use-in-production-0123456789abcdef"  # noqa: S105
 SECRET_KEY: str = env.str("SECRET_KEY", default=_DEV_SECRET if (DEBUG or TESTING) else "")
@@ -80,20 +61,23 @@ INSTALLED_APPS = [
     "django_ratelimit",
     "djmoney",
     "audit",
+    "ops",
     "campaign",
     "donations",
-    "public",
+    "front",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # The client's address behind the proxy, for code that has no request (core/client_ip.py).
+    "core.client_ip.ClientAddressMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     # A database outage answers 503 with a clear page (and makes Stripe retry webhooks), not a 500.
     "config.errors.DatabaseUnavailableMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
-    "public.middleware.PreferredLanguageMiddleware",
+    "front.middleware.PreferredLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -118,23 +102,23 @@ TEMPLATES = [
                 "django.template.context_processors.csp",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                # Last: per-visitor values become placeholders in cached pages (campaign/cache.py).
-                "public.cache.context_processor",
+                # Last: per-visitor values become placeholders in cached pages (front/cache.py).
+                "front.cache.context_processor",
             ],
         },
     },
 ]
 
 DATABASES = {
-    "default": _env_or_fail(env.db, "DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
+    "default": env_or_fail(env.db, "DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
-DATABASES["default"]["CONN_MAX_AGE"] = _env_or_fail(env.int, "CONN_MAX_AGE", default=0)
+DATABASES["default"]["CONN_MAX_AGE"] = env_or_fail(env.int, "CONN_MAX_AGE", default=0)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"].endswith("postgresql"):
     # Fail fast when PostgreSQL is unreachable, so pages answer 503 instead of hanging.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
-        "connect_timeout", _env_or_fail(env.int, "DB_CONNECT_TIMEOUT", default=5)
+        "connect_timeout", env_or_fail(env.int, "DB_CONNECT_TIMEOUT", default=5)
     )
 elif DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # SQLite ignores select_for_update: IMMEDIATE takes the write lock when a transaction starts,
@@ -149,10 +133,15 @@ if not (DEBUG or TESTING) and not env.str("CACHE_URL", default=""):
         "CACHE_URL must be set when DEBUG is off: a cache every process shares, such as "
         "rediscache://127.0.0.1:6379/1."
     )
-CACHES = {"default": _env_or_fail(env.cache, "CACHE_URL", default="locmemcache://campaign")}
-# Rendered public pages are cached and invalidated on change (campaign/cache.py). That needs a cache
+CACHES = {"default": env_or_fail(env.cache, "CACHE_URL", default="locmemcache://campaign")}
+if CACHES["default"]["BACKEND"].startswith("django_redis"):
+    # A Redis outage must cost a request milliseconds, not hang it (pages then render uncached).
+    CACHES["default"].setdefault("OPTIONS", {}).update(
+        {"SOCKET_CONNECT_TIMEOUT": 1, "SOCKET_TIMEOUT": 1}
+    )
+# Rendered public pages are cached and invalidated on change (front/cache.py). That needs a cache
 # every process shares: on by default only when CACHE_URL names one (Redis).
-PAGE_CACHE: bool = _env_or_fail(env.bool, "PAGE_CACHE", default=bool(env.str("CACHE_URL", "")))
+PAGE_CACHE: bool = env_or_fail(env.bool, "PAGE_CACHE", default=bool(env.str("CACHE_URL", "")))
 
 if TESTING:
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -172,7 +161,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = env_or_fail(env.path, "STATIC_ROOT", default=BASE_DIR / "staticfiles")
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -207,8 +196,8 @@ STRIPE_SECRET_KEY: str = env.str("STRIPE_SECRET_KEY", default="")
 # Several secrets separated by commas are all accepted, so a webhook secret can be rotated.
 STRIPE_WEBHOOK_SECRETS: list[str] = env.list("STRIPE_WEBHOOK_SECRET", default=[])
 STRIPE_API_BASE: str = env.str("STRIPE_API_BASE", default="https://api.stripe.com")
-STRIPE_TIMEOUT_SECONDS: float = _env_or_fail(env.float, "STRIPE_TIMEOUT_SECONDS", default=10.0)
-STRIPE_MAX_NETWORK_RETRIES: int = _env_or_fail(env.int, "STRIPE_MAX_NETWORK_RETRIES", default=2)
+STRIPE_TIMEOUT_SECONDS: float = env_or_fail(env.float, "STRIPE_TIMEOUT_SECONDS", default=10.0)
+STRIPE_MAX_NETWORK_RETRIES: int = env_or_fail(env.int, "STRIPE_MAX_NETWORK_RETRIES", default=2)
 PAYMENT_GATEWAY: str = env.str("PAYMENT_GATEWAY", default="stripe" if STRIPE_SECRET_KEY else "demo")
 if PAYMENT_GATEWAY not in ("stripe", "demo"):
     raise ImproperlyConfigured("PAYMENT_GATEWAY must be 'stripe' or 'demo'.")
@@ -244,24 +233,31 @@ CELERY_TIMEZONE = TIME_ZONE
 # An unreachable broker must not hold a webhook for long: the event is stored, and the sweep below
 # processes it when the enqueue fails.
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5}
-# Celery's own beat (`celery -A config beat`, or `worker -B`): no database scheduler needed.
+# How often beat looks for stored webhook events whose task was lost (and how old one must be).
+SWEEP_EVERY_SECONDS: float = env_or_fail(env.float, "SWEEP_EVERY_SECONDS", default=60.0)
+# Beat sends a heartbeat this often and a worker records it (ops/): /healthz/deep and the admin
+# report the worker or beat as late after three missed beats.
+HEARTBEAT_SECONDS: float = env_or_fail(env.float, "HEARTBEAT_SECONDS", default=60.0)
+# Celery's own beat (`celery -A config beat`, one process): no database scheduler needed.
 CELERY_BEAT_SCHEDULE = {
     "sweep-unprocessed-stripe-events": {
         "task": "donations.tasks.sweep_unprocessed_events",
-        "schedule": 60.0,
+        "schedule": SWEEP_EVERY_SECONDS,
+        "kwargs": {"older_than_seconds": int(SWEEP_EVERY_SECONDS)},
     },
     "reconcile-stripe": {
         "task": "donations.tasks.reconcile_stripe",
-        "schedule": _env_or_fail(env.float, "RECONCILE_EVERY_SECONDS", default=600.0),
+        "schedule": env_or_fail(env.float, "RECONCILE_EVERY_SECONDS", default=600.0),
     },
     "send-scheduled-updates": {"task": "campaign.tasks.updates_sweep", "schedule": 60.0},
     # Missed all-or-nothing deadlines, pledge charges whose task was lost, cards still to detach.
     "sweep-pledges": {"task": "donations.tasks.pledges_sweep", "schedule": 60.0},
     # Receipts, refunds, surplus shares and fees whose enqueue failed (broker down at the time).
     "sweep-lost-work": {"task": "donations.tasks.sweep_lost_work", "schedule": 60.0},
+    "heartbeat": {"task": "ops.tasks.heartbeat", "schedule": HEARTBEAT_SECONDS},
 }
 # Update emails go out in batches of this many, each batch over one mail-server connection.
-UPDATE_EMAIL_BATCH_SIZE: int = _env_or_fail(env.int, "UPDATE_EMAIL_BATCH_SIZE", default=100)
+UPDATE_EMAIL_BATCH_SIZE: int = env_or_fail(env.int, "UPDATE_EMAIL_BATCH_SIZE", default=100)
 if UPDATE_EMAIL_BATCH_SIZE < 1:
     raise ImproperlyConfigured("UPDATE_EMAIL_BATCH_SIZE must be 1 or more.")
 
@@ -272,29 +268,11 @@ DEFAULT_FROM_EMAIL: str = env.str(
 _email_url: str = env.str("EMAIL_URL", default="consolemail://" if (DEBUG or TESTING) else "")
 if not _email_url:
     raise ImproperlyConfigured("EMAIL_URL must be set when DEBUG is off (e.g. smtp+tls://...).")
-_email = environ.Env.email_url_config(_email_url)
-_BACKENDS_WITHOUT_HOST = ("console", "locmem", "dummy", "filebased")
-if any(name in _email["EMAIL_BACKEND"] for name in _BACKENDS_WITHOUT_HOST):
-    MAILERS = {"default": {"BACKEND": _email["EMAIL_BACKEND"]}}
-else:
-    MAILERS = {
-        "default": {
-            "BACKEND": _email["EMAIL_BACKEND"],
-            "OPTIONS": {
-                "host": _email.get("EMAIL_HOST") or "localhost",
-                "port": _email.get("EMAIL_PORT") or 25,
-                "username": _email.get("EMAIL_HOST_USER") or "",
-                "password": _email.get("EMAIL_HOST_PASSWORD") or "",
-                "use_tls": bool(_email.get("EMAIL_USE_TLS")),
-                "use_ssl": bool(_email.get("EMAIL_USE_SSL")),
-                "timeout": 15,
-            },
-        }
-    }
+MAILERS = mailers_from_url(_email_url)
 
 # --- Security ----------------------------------------------------------------------------
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-SECURE_SSL_REDIRECT: bool = _env_or_fail(
+SECURE_SSL_REDIRECT: bool = env_or_fail(
     env.bool, "SECURE_SSL_REDIRECT", default=not (DEBUG or TESTING)
 )
 SESSION_COOKIE_SECURE = not (DEBUG or TESTING)
@@ -307,7 +285,7 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 # Health checks come from the load balancer over plain HTTP.
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^healthz/deep$"]
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = True
 
@@ -337,9 +315,23 @@ EMBED_FRAME_ANCESTORS: list[str] = env.list("EMBED_FRAME_ANCESTORS", default=["*
 DONATION_RATE_LIMIT: str = env.str("DONATION_RATE_LIMIT", default="5/10m")
 if not re.fullmatch(r"\d+/\d*[smhd]", DONATION_RATE_LIMIT):
     raise ImproperlyConfigured("DONATION_RATE_LIMIT must look like 5/10m (count/period).")
-RATELIMIT_ENABLE: bool = _env_or_fail(env.bool, "RATELIMIT_ENABLE", default=True)
-# Behind a reverse proxy, the address to limit is in a header the proxy sets (e.g. HTTP_X_REAL_IP).
-RATELIMIT_IP_META_KEY: str | None = env.str("RATELIMIT_IP_META_KEY", default=None)
+RATELIMIT_ENABLE: bool = env_or_fail(env.bool, "RATELIMIT_ENABLE", default=True)
+# --- The client address behind proxies (core/client_ip.py) --------------------------------------
+# How many reverse proxies in front append to X-Forwarded-For (nginx alone: 1; a load balancer in
+# front of nginx: 2). 0: no proxy, the connecting address is the client.
+TRUSTED_PROXY_COUNT: int = env_or_fail(env.int, "TRUSTED_PROXY_COUNT", default=0)
+# The header is only read on connections from these networks (the proxies).
+TRUSTED_PROXIES: list[str] = env.list("TRUSTED_PROXIES", default=["127.0.0.0/8", "::1/128"])
+TRUSTED_PROXY_HEADER: str = env.str("TRUSTED_PROXY_HEADER", default="X-Forwarded-For")
+if TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured("TRUSTED_PROXY_COUNT must be 0 or more.")
+networks_check("TRUSTED_PROXIES", TRUSTED_PROXIES)
+if "RATELIMIT_IP_META_KEY" in os.environ:
+    raise ImproperlyConfigured(
+        "RATELIMIT_IP_META_KEY is no longer read: set TRUSTED_PROXY_COUNT (1 behind nginx) so rate "
+        "limits, sign-in lock-outs, logs and the audit log all see the client's address."
+    )
+RATELIMIT_IP_META_KEY = "core.client_ip.client_ip"
 if DEBUG or TESTING:
     # The local-memory cache is fine for one development process; production must share counters.
     SILENCED_SYSTEM_CHECKS = ["django_ratelimit.E003", "django_ratelimit.W001"]
@@ -348,16 +340,19 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
-# Admin logins: 5 failures from one address (or one name from one address) lock it for 30 minutes.
+# Admin logins: 5 failures for one name from one address lock that pair for 30 minutes.
 # Off by default in tests, whose client logs in without a request; tests of the lock-out turn it on.
-AXES_ENABLED: bool = _env_or_fail(env.bool, "AXES_ENABLED", default=not TESTING)
-AXES_FAILURE_LIMIT: int = _env_or_fail(env.int, "AXES_FAILURE_LIMIT", default=5)
-AXES_COOLOFF_TIME = timedelta(minutes=_env_or_fail(env.int, "AXES_COOLOFF_MINUTES", default=30))
-AXES_LOCKOUT_PARAMETERS = ["ip_address", ["username", "ip_address"]]
+AXES_ENABLED: bool = env_or_fail(env.bool, "AXES_ENABLED", default=not TESTING)
+AXES_FAILURE_LIMIT: int = env_or_fail(env.int, "AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_or_fail(env.int, "AXES_COOLOFF_MINUTES", default=30))
+# A name is locked from the address that failed, never everywhere: an attacker guessing the
+# organizer's password cannot lock the organizer out from another address.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_CLIENT_IP_CALLABLE = "core.client_ip.client_ip"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "admin/locked_out.html"
 # Staff must confirm a TOTP code (django-otp) to use the admin when this is on.
-ADMIN_REQUIRE_OTP: bool = _env_or_fail(env.bool, "ADMIN_REQUIRE_OTP", default=False)
+ADMIN_REQUIRE_OTP: bool = env_or_fail(env.bool, "ADMIN_REQUIRE_OTP", default=False)
 OTP_TOTP_ISSUER = "Legal defense fund"
 
 LOGGING = {
@@ -367,6 +362,27 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
 
+# --- Error reporting ---------------------------------------------------------------------
+# With SENTRY_DSN set, errors, failed tasks and beat check-ins go to Sentry without donor personal
+# data (config/sentry.py). Without it, server errors and failed tasks are mailed to ADMINS.
+ADMINS: list[str] = env.list("ADMINS", default=[])
+SERVER_EMAIL: str = env.str("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
+SENTRY_DSN: str = env.str("SENTRY_DSN", default="")
+SENTRY_ENVIRONMENT: str = env.str("SENTRY_ENVIRONMENT", default="production")
+if SENTRY_DSN:
+    from config.sentry import sentry_init
+
+    sentry_init(dsn=SENTRY_DSN, environment=SENTRY_ENVIRONMENT)
+elif ADMINS:
+    LOGGING["handlers"]["mail_admins"] = {  # type: ignore[index]
+        "class": "django.utils.log.AdminEmailHandler",
+        "level": "ERROR",
+        "filters": ["require_debug_false"],
+    }
+    LOGGING["filters"] = {"require_debug_false": {"()": "django.utils.log.RequireDebugFalse"}}
+    # Django already mails request errors; this adds tasks that failed for good.
+    LOGGING["loggers"] = {"celery.app.trace": {"handlers": ["mail_admins"], "level": "ERROR"}}
+
 if DEBUG or TESTING:
     # Serve static files straight from the app folders: no collectstatic in development or tests.
     WHITENOISE_USE_FINDERS = True
@@ -375,6 +391,6 @@ if DEBUG or TESTING:
 # --- Benchmarks --------------------------------------------------------------------------
 # `make bench` (bench/run.py) turns this on: it adds the /bench/floor/ reference page and lifts the
 # rate limits so the load generator measures the code, not the limiter. Never set in production.
-BENCH: bool = _env_or_fail(env.bool, "BENCH", default=False)
+BENCH: bool = env_or_fail(env.bool, "BENCH", default=False)
 if BENCH:
     RATELIMIT_ENABLE = False

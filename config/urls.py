@@ -3,9 +3,9 @@ from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
 from django.urls import include, path
 
-from config.health import healthz
 from donations.webhooks import stripe_webhook
-from public.urls import campaign_patterns, donation_patterns
+from front.urls import campaign_patterns, donation_patterns
+from ops.health import healthz, healthz_deep
 
 # A database outage raised outside a view still answers 503 with a clear page (config/errors.py).
 handler500 = "config.errors.server_error"
@@ -14,6 +14,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("stripe/webhook/", stripe_webhook, name="stripe_webhook"),
     path("healthz", healthz, name="healthz"),
+    path("healthz/deep", healthz_deep, name="healthz_deep"),
     path("i18n/", include("django.conf.urls.i18n")),
 ]
 

@@ -3,11 +3,7 @@ milestones, the demo seed. Callers use `services.<name>`; each sub-domain is one
 
 from campaign.services.demo import campaign_seed_demo
 from campaign.services.legal_costs import legal_cost_delete, legal_cost_save, legal_cost_sync
-from campaign.services.milestones import (
-    MILESTONES,
-    milestone_drafts_prepare,
-    milestones_reached,
-)
+from campaign.services.milestones import MILESTONES, milestone_drafts_prepare, milestones_reached
 from campaign.services.subscriptions import (
     CONFIRM_MAX_AGE,
     CONFIRM_SALT,

@@ -9,13 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from campaign.demo import DEMO_FR, DEMO_SLUG, DEMO_STAGES, DEMO_STORY, DEMO_UPDATE
-from campaign.models import (
-    Campaign,
-    LegalCost,
-    Stage,
-    StageState,
-    Update,
-)
+from campaign.models import Campaign, LegalCost, Stage, StageState, Update
 from campaign.services.legal_costs import legal_cost_sync
 from core.money import cad
 

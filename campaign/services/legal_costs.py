@@ -10,11 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from djmoney.money import Money
 
-from campaign.models import (
-    Campaign,
-    GoalChange,
-    LegalCost,
-)
+from campaign.models import Campaign, GoalChange, LegalCost
 from core.formatting import money_format
 from core.money import cad
 

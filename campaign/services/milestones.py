@@ -8,10 +8,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.utils import translation
 
-from campaign.models import (
-    Campaign,
-    Update,
-)
+from campaign.models import Campaign, Update
 from core.formatting import money_format
 
 logger = logging.getLogger(__name__)

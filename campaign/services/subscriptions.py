@@ -9,11 +9,7 @@ from django.core import signing
 from django.db import transaction
 from django.utils import timezone
 
-from campaign.models import (
-    Campaign,
-    Subscriber,
-    SubscriberState,
-)
+from campaign.models import Campaign, Subscriber, SubscriberState
 from core import jobs
 
 logger = logging.getLogger(__name__)

@@ -12,13 +12,7 @@ from django.core.mail import EmailMessage
 from django.db import transaction
 from django.utils import timezone
 
-from campaign.models import (
-    DeliveryStatus,
-    Subscriber,
-    SubscriberState,
-    Update,
-    UpdateDelivery,
-)
+from campaign.models import DeliveryStatus, Subscriber, SubscriberState, Update, UpdateDelivery
 from core import jobs
 from core.db import commit_without_waiting_for_disk
 

@@ -16,11 +16,7 @@ from djmoney.money import Money
 from donations.gateway import demo, events
 from donations.gateway import stripe as stripe_backend
 from donations.gateway.events import checkout_result_from, payment_intent_result
-from donations.gateway.stripe import (
-    CHECKOUT_EXPIRY_SECONDS,
-    setup_result_from,
-    webhook_event_parse,
-)
+from donations.gateway.stripe import CHECKOUT_EXPIRY_SECONDS, setup_result_from, webhook_event_parse
 from donations.gateway.types import (
     ChargeFee,
     ChargeRefund,

@@ -16,9 +16,7 @@ from donations.services.checkout import (
     donation_start,
     receipt_mark_sent,
 )
-from donations.services.disputes import (
-    DISPUTE_OUTCOMES,
-)
+from donations.services.disputes import DISPUTE_OUTCOMES
 from donations.services.ledger import (
     CONFIRMABLE,
     DonationNotFound,
@@ -46,11 +44,7 @@ from donations.services.refunds import (
     refund_submit,
     refunds_settle,
 )
-from donations.services.stripe_events import (
-    HANDLERS,
-    event_process,
-    event_record,
-)
+from donations.services.stripe_events import HANDLERS, event_process, event_record
 
 __all__ = [
     "CONFIRMABLE",

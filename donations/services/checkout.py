@@ -17,13 +17,7 @@ from campaign.models import Campaign
 from core.db import commit_without_waiting_for_disk
 from core.money import CURRENCY, cad
 from donations import gateway
-from donations.models import (
-    Channel,
-    Donation,
-    DonationState,
-    EventStatus,
-    StripeEvent,
-)
+from donations.models import Channel, Donation, DonationState, EventStatus, StripeEvent
 from donations.services import fees
 from donations.services.ledger import CONFIRMABLE, donation_change, donation_locked
 

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 from donations import gateway
-from donations.models import (
-    DisputeState,
-    Donation,
-)
+from donations.models import DisputeState, Donation
 from donations.services.ledger import DonationNotFound, donation_change
 
 DISPUTE_OUTCOMES = {"won": DisputeState.WON, "lost": DisputeState.LOST}

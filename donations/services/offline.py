@@ -14,12 +14,7 @@ from audit.models import MoneyAction
 from audit.services import audit_record
 from campaign.models import Campaign
 from core.money import cad
-from donations.models import (
-    CaseClosure,
-    Channel,
-    Donation,
-    DonationState,
-)
+from donations.models import CaseClosure, Channel, Donation, DonationState
 from donations.services.ledger import donation_change
 
 OFFLINE_CHANNELS = (Channel.CHEQUE, Channel.CASH, Channel.INTERAC)

@@ -18,14 +18,7 @@ from audit.services import audit_record
 from core import jobs
 from core.money import CURRENCY, cad
 from donations import gateway
-from donations.models import (
-    ONLINE_CHANNELS,
-    Channel,
-    Donation,
-    DonationState,
-    Refund,
-    RefundStatus,
-)
+from donations.models import ONLINE_CHANNELS, Channel, Donation, DonationState, Refund, RefundStatus
 from donations.services.ledger import donation_change, donation_locked
 
 logger = logging.getLogger(__name__)

@@ -17,11 +17,7 @@ from django.utils import timezone
 from core import jobs
 from donations import gateway
 from donations.gateway import events
-from donations.models import (
-    Donation,
-    EventStatus,
-    StripeEvent,
-)
+from donations.models import Donation, EventStatus, StripeEvent
 from donations.services import pledges
 from donations.services.checkout import donation_expire, donation_fulfil, donation_payment_failed
 from donations.services.disputes import dispute_close, dispute_open

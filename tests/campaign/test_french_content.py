@@ -15,7 +15,7 @@ from campaign.demo import DEMO_SLUG
 from campaign.models import Campaign, Stage, StageState, Subscriber, SubscriberState, Update
 from campaign.services import campaign_seed_demo
 from donations.emails import receipt_send
-from public import cache as page_cache
+from front import cache as page_cache
 from tests.support.factories import DonationFactory, UpdateFactory
 
 pytestmark = pytest.mark.django_db

@@ -16,7 +16,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from campaign.models import Campaign
-from public import cache as page_cache
+from front import cache as page_cache
 from tests.support.factories import confirmed_donation
 
 # Campaign, totals row, stages, closure, supporters, latest update, ledger and goal history: 8

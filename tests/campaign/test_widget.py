@@ -11,7 +11,7 @@ import pytest
 from django.core.cache import cache
 from PIL import Image
 
-from public import images
+from front import images
 from tests.support.factories import confirmed_donation
 
 pytestmark = pytest.mark.django_db
@@ -93,7 +93,7 @@ def test_images_fall_back_without_dejavu_and_say_so(monkeypatch, caplog):
     images._font_file.cache_clear()
     images._font.cache_clear()
     try:
-        with caplog.at_level(logging.WARNING, logger="public.images"):
+        with caplog.at_level(logging.WARNING, logger="front.images"):
             data = images.badge_png(
                 images.Progress(
                     title="Fonds de défense",

@@ -6,7 +6,7 @@ import pytest
 
 from core.money import cad
 from donations.models import Donation, DonationState
-from public.forms import DonationForm, parse_amount
+from front.forms import DonationForm, parse_amount
 
 pytestmark = pytest.mark.django_db
 

@@ -57,7 +57,7 @@ def test_handler500_turns_a_middleware_database_error_into_503(rf):
 
 @pytest.mark.django_db
 def test_healthz_reports_database_down(client, monkeypatch):
-    monkeypatch.setattr("config.health._database_ok", lambda: False)
+    monkeypatch.setattr("ops.health._database_ok", lambda: False)
 
     response = client.get("/healthz")
 

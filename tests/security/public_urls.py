@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import URLPattern, reverse
 
-from public.urls import campaign_patterns, donation_patterns
+from front.urls import campaign_patterns, donation_patterns
 
 
 def public_get_urls(*, slug: str, update_slug: str | None = None) -> list[str]:

@@ -13,7 +13,7 @@ import pytest
 from django.http import HttpResponse
 from django.urls import path
 
-from public.security import frame_embeddable
+from front.security import frame_embeddable
 
 pytestmark = pytest.mark.django_db
 
@@ -113,6 +113,7 @@ PRODUCTION_ENV = {
     "STRIPE_WEBHOOK_SECRET": "whsec_live_placeholder",
     "EMAIL_URL": "smtp+tls://user:pass@smtp.example.ca:587",
     "CELERY_BROKER_URL": "redis://127.0.0.1:6379/9",
+    "TRUSTED_PROXY_COUNT": "1",
 }
 
 

@@ -18,10 +18,10 @@ from core.formatting import babel_locale, hours_format, money_format, number_for
 from core.money import cad
 from donations import selectors as donation_selectors
 from donations.services.fees import fee_schedule
-from public import cache as page_cache
-from public.case_page import case_context
-from public.forms import PRESET_AMOUNTS, DonationForm
-from public.images import Progress
+from front import cache as page_cache
+from front.case_page import case_context
+from front.forms import PRESET_AMOUNTS, DonationForm
+from front.images import Progress
 
 
 def campaign_page(

@@ -15,8 +15,8 @@ from donations import gateway, services
 from donations.models import Pledge, PledgeState
 from donations.selectors import stages as stage_selectors
 from donations.services import pledges
-from public import ratelimits
-from public.forms import PledgeForm
+from front import ratelimits
+from front.forms import PledgeForm
 
 logger = logging.getLogger(__name__)
 

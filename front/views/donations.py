@@ -12,12 +12,13 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from campaign import services as campaign_services
 from campaign.models import Campaign
+from core.client_ip import client_ip
 from core.formatting import minutes_format
 from donations import gateway, selectors, services
 from donations.models import Donation, DonationState
-from public import ratelimits
-from public.forms import DonationForm
-from public.pages import campaign_page
+from front import ratelimits
+from front.forms import DonationForm
+from front.pages import campaign_page
 
 logger = logging.getLogger(__name__)
 
@@ -67,7 +68,7 @@ def donate(request: HttpRequest, slug: str) -> HttpResponse:
         form.add_error(None, gettext("This campaign no longer accepts donations."))
     if not form.is_valid():
         if form.has_error(NON_FIELD_ERRORS, "honeypot"):
-            logger.warning("Honeypot filled on %s from %s", slug, request.META.get("REMOTE_ADDR"))
+            logger.warning("Honeypot filled on %s from %s", slug, client_ip(request))
         return campaign_page(request, campaign=campaign, form=form, status=400)
     wait = ratelimits.donation_wait_seconds(request, count=True)
     if wait:

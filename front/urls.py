@@ -3,8 +3,8 @@ its updates, widgets and subscriptions) and `donations:` (giving and pledging)."
 
 from django.urls import path
 
-from public.feeds import UpdatesFeed
-from public.views import campaign, donations, pledges, widget
+from front.feeds import UpdatesFeed
+from front.views import campaign, donations, pledges, widget
 
 campaign_patterns = [
     path("", campaign.home, name="home"),

@@ -13,9 +13,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from campaign import selectors, services
 from campaign.models import Campaign
 from donations import selectors as donation_selectors
-from public import cache as page_cache
-from public.forms import SubscribeForm
-from public.pages import campaign_page_cached
+from front import cache as page_cache
+from front.forms import SubscribeForm
+from front.pages import campaign_page_cached
 
 
 @require_GET
