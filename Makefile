@@ -11,14 +11,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help run test lint format worker bench messages messages-extract install clean check-python
-.PHONY: stack
+.PHONY: help run test lint format worker stack bench messages messages-extract install clean check-python
 
 help:
 	@echo "make run     - set up everything and serve the demo campaign on http://127.0.0.1:8000"
 	@echo "make test    - set up everything and run the whole test suite"
 	@echo "make lint    - ruff, ruff format --check, mypy, import contracts, makemigrations --check"
 	@echo "make worker  - start a Celery worker (needs CELERY_BROKER_URL)"
+	@echo "make stack   - the production shape here: nginx, gunicorn, worker, beat (Ctrl-C stops it)"
 	@echo "make bench   - benchmarks against PostgreSQL and Redis (writes docs/benchmarks.md)"
 
 check-python:

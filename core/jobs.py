@@ -10,12 +10,14 @@ the work answers normally: the donation is saved, the sweep does the rest when t
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Any
 
 from celery import Task, current_app
 from django.db import transaction
 
 logger = logging.getLogger(__name__)
+_loading = threading.Lock()
 
 
 def _registered(task: str) -> Task:
@@ -23,7 +25,11 @@ def _registered(task: str) -> Task:
     tasks, they do not import them), so the first lookup loads what `autodiscover_tasks` found."""
     app = current_app
     if task not in app.tasks:
-        app.loader.import_default_modules()
+        # One thread loads them; the others (gthread workers) wait rather than see a half-filled
+        # registry.
+        with _loading:
+            if task not in app.tasks:
+                app.loader.import_default_modules()
     return app.tasks[task]
 
 
