@@ -5,6 +5,8 @@ from __future__ import annotations
 from celery import shared_task
 from django.conf import settings
 
+from core.locks import once_per_beat_tick
+
 from . import emails, services
 from .models import Subscriber, SubscriberState
 
@@ -31,6 +33,7 @@ def update_send_batch(self, update_id: int, delivery_ids: list[int]) -> dict[str
 
 
 @shared_task(acks_late=True)
+@once_per_beat_tick
 def updates_sweep() -> int:
     """Every minute: start the emails of scheduled updates whose time has come; report deliveries
     a stopped worker left half-done."""

@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "axes",
     "django_ratelimit",
     "djmoney",
+    "core",
     "audit",
     "campaign",
     "donations",

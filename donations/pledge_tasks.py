@@ -11,6 +11,7 @@ from celery import shared_task
 from django.utils import timezone
 
 from campaign.models import StageState
+from core.locks import once_per_beat_tick
 
 from . import gateway, pledge_emails, pledges, surplus
 from .models import Pledge, PledgeState
@@ -72,6 +73,7 @@ def send_pledge_email(self, pledge_id: int, kind: str) -> bool:  # type: ignore[
 
 
 @shared_task(acks_late=True)
+@once_per_beat_tick
 def pledges_sweep() -> dict[str, int]:
     """Periodic: missed all-or-nothing deadlines, charges whose task was lost, unreleased cards."""
     released = pledges.deadlines_check()

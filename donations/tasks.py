@@ -6,6 +6,8 @@ import logging
 
 from celery import shared_task
 
+from core.locks import once_per_beat_tick
+
 from . import emails, recovery, services
 from .models import EventStatus
 
@@ -47,18 +49,21 @@ def event_enqueue(event_id: int) -> bool:
 
 
 @shared_task(acks_late=True)
+@once_per_beat_tick
 def sweep_unprocessed_events(older_than_seconds: int = 60) -> int:
     """Process events whose task was lost (broker down at enqueue time, worker killed)."""
     return recovery.events_sweep(older_than_seconds=older_than_seconds)
 
 
 @shared_task(acks_late=True)
+@once_per_beat_tick
 def sweep_lost_work(older_than_seconds: int = recovery.WORK_STALE_SECONDS) -> dict[str, int]:
     """Queue again receipts, refunds, surplus shares and fees whose enqueue failed."""
     return recovery.work_sweep(older_than_seconds=older_than_seconds)
 
 
 @shared_task(acks_late=True)
+@once_per_beat_tick
 def reconcile_stripe(lookback_hours: int = 72) -> dict[str, int]:
     """Ask Stripe for what the webhooks may have missed, and expire abandoned checkouts."""
     return recovery.reconcile(lookback_seconds=lookback_hours * 3600).as_dict()
