@@ -279,6 +279,16 @@ class Cluster:
             "LOG_LEVEL": "INFO",
         }
 
+    def beat_periods(self) -> dict[str, float]:
+        """Each periodic task's period on the hosts (their settings, not this process's)."""
+        from django.conf import settings
+
+        periods = {e["task"]: float(e["schedule"]) for e in settings.CELERY_BEAT_SCHEDULE.values()}
+        periods["donations.tasks.reconcile_stripe"] = float(
+            self.app_env(self.net["work2"])["RECONCILE_EVERY_SECONDS"]
+        )
+        return periods
+
     def run_app(self, host: Host, args: list[str], timeout: float = 180) -> str:
         python = str(recipe.ROOT / ".venv" / "bin" / "python")
         env = self.app_env(host)
@@ -344,9 +354,10 @@ class Cluster:
     def start_worker(self, name: str) -> None:
         host = self.net[name]
         command = recipe.exec_start("fund-worker.service", host.scratch)
+        seen = len(self.read_log(name, "worker"))
         self.procs[name] = host.start(command, env=self.app_env(host), log="worker",
                                       cwd=recipe.ROOT)  # fmt: skip
-        wait_until(lambda: "ready" in self.read_log(name, "worker"), timeout=60,
+        wait_until(lambda: "ready" in self.read_log(name, "worker")[seen:], timeout=60,
                    what=f"the worker on {name}")  # fmt: skip
         self.log(f"{name}: Celery worker ({' '.join(command[1:4])} ...)")
 
@@ -356,6 +367,20 @@ class Cluster:
         self.procs[f"{name}-beat"] = host.start(command, env=self.app_env(host), log="beat",
                                                 cwd=recipe.ROOT)  # fmt: skip
         self.log(f"{name}: beat ({recipe.path('fund-beat.service').name} ExecStart)")
+
+    def cut(self, name: str) -> None:
+        """The host drops off the network and its worker dies with it (SIGKILL: no goodbye)."""
+        self.net[name].link(False)
+        self.stop(name, signal.SIGKILL)
+        self.log(f"{name}: CUT OFF (eth0 down, worker killed with SIGKILL)")
+
+    def restore(self, name: str) -> None:
+        self.net[name].link(True)
+        self.start_worker(name)
+        beat = self.procs.get(f"{name}-beat")
+        if beat is None or beat.poll() is not None:
+            self.start_beat(name)  # as systemd's Restart= would
+        self.log(f"{name}: back on the network, worker started again")
 
     def read_log(self, host: str, log: str) -> str:
         path = self.net[host].scratch / f"{log}.log"

@@ -184,11 +184,16 @@ def signed(event: dict[str, Any], secret: str) -> tuple[bytes, dict[str, str]]:
     return body, {"Content-Type": "application/json", "Stripe-Signature": sign(body, secret)}
 
 
+def storm_events() -> Any:
+    """The storm's stored events (other tests' events may share the database)."""
+    return StripeEvent.objects.filter(stripe_id__startswith="evt_storm_")
+
+
 def assert_outcome(expected: list[Expected], campaign: Any) -> dict[str, Any]:
     """Every event stored once and applied once, every donation in the state its events imply,
     the totals equal to the model's; returns the totals."""
-    assert StripeEvent.objects.count() == EVENTS
-    events = StripeEvent.objects.all()
+    events = storm_events()
+    assert events.count() == EVENTS
     assert all(e.processed_at is not None for e in events)
     # Exactly once: every event applied in one attempt, except a dispute that outran the payment
     # it disputes (not yet known) and was applied on its retry.

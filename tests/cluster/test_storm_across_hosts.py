@@ -1,0 +1,256 @@
+"""The webhook storm across hosts, with a worker host cut off and a web host stopped midway, while
+beat runs on both worker hosts by mistake.
+
+200 donations, 500 events (tests/reliability/storm_model.py) delivered 1 to 3 times, shuffled, by 8
+senders through `lb`. A third of the way in, `work1` drops off the network (its worker SIGKILLed
+with tasks in hand) and `web2` is stopped; two thirds in, `web2` comes back; after the storm `work1`
+comes back. Meanwhile beat on both `work1` and `work2` sends every periodic task twice: a scheduled
+update's emails, a completion only reconciliation can find, and the sweeps must each happen once.
+"""
+
+from __future__ import annotations
+
+import queue
+import random
+import threading
+import time
+from collections import Counter
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+import redis
+from django.conf import settings
+from django.utils import timezone
+
+from campaign.models import DeliveryStatus, Subscriber, SubscriberState, UpdateDelivery, cad
+from core import locks
+from core.models import PeriodicClaim
+from donations.models import Channel, Donation, DonationState, StripeEvent
+from tests.factories import CampaignFactory, UpdateFactory
+from tests.reliability.storm_model import (
+    TERMINAL,
+    assert_outcome,
+    deliveries,
+    scenarios,
+    signed,
+    storm_events,
+)
+from tests.stripe_fake import stripe_fee_cents
+
+from .cluster import WEBHOOK_SECRET, Cluster
+from .members import deliver
+
+pytestmark = [pytest.mark.cluster, pytest.mark.postgres]
+
+SENDERS = 8
+SUBSCRIBERS = 40
+SETTLE_SECONDS = 300  # the sweeps' own delays (60 s for events, 120 s for receipts) plus beat's
+COUNTED = (DonationState.CONFIRMED, DonationState.REFUNDED)
+
+
+def missed_completion(cluster: Cluster) -> Donation:
+    """A paid donation whose webhook never reaches the site: only reconciliation can find it."""
+    assert cluster.fake is not None
+    campaign = CampaignFactory.create(slug="reconciled")
+    donation = Donation.objects.create(
+        campaign=campaign, amount=cad(Decimal("75.00")), email="late@example.org",
+        display_name="Late", channel=Channel.STRIPE, checkout_session_id="cs_missed",
+    )  # fmt: skip
+    session = {
+        "id": "cs_missed", "object": "checkout.session", "amount_total": 7500, "currency": "cad",
+        "client_reference_id": str(donation.public_id), "payment_intent": "pi_missed",
+        "payment_status": "paid", "status": "complete", "created": int(time.time()),
+        "payment_intent_data": {"metadata": {"donation": str(donation.public_id)}},
+        "metadata": {"donation": str(donation.public_id), "campaign": campaign.slug},
+    }  # fmt: skip
+    with cluster.fake.lock:
+        cluster.fake.sessions["cs_missed"] = session
+        cluster.fake._charge_for(session)
+    cluster.fake.event("checkout.session.completed", session)
+    return donation
+
+
+class Storm:
+    """8 senders through lb, and the faults injected at a third and two thirds of the deliveries."""
+
+    def __init__(self, cluster: Cluster, sent: list[dict[str, Any]]) -> None:
+        self.cluster = cluster
+        self.work: queue.Queue[dict[str, Any]] = queue.Queue()
+        for event in sent:
+            self.work.put(event)
+        self.total = len(sent)
+        self.lock = threading.Lock()
+        self.answered = 0
+        self.attempts: list[tuple[float, int]] = []  # (when, status) of every attempt
+        self.final: Counter[int] = Counter()
+        self.marks: dict[str, float] = {}
+        self.errors: list[BaseException] = []
+
+    def send(self) -> None:
+        client = self.cluster.lb_client()
+        deadline = time.monotonic() + 240
+        while True:
+            try:
+                event = self.work.get_nowait()
+            except queue.Empty:
+                client.close()
+                return
+            body, headers = signed(event, WEBHOOK_SECRET)
+            statuses = deliver(client, body, headers, deadline=deadline)
+            now = time.monotonic()
+            with self.lock:
+                self.attempts += [(now, s) for s in statuses]
+                self.final[statuses[-1]] += 1
+                self.answered += 1
+
+    def faults(self) -> None:
+        try:
+            self._wait_for(self.total // 3)
+            self.marks["cut"] = time.monotonic()
+            self.cluster.cut("work1")
+            self.marks["web2 stopping"] = time.monotonic()
+            self.cluster.stop("web2")  # SIGTERM: gunicorn finishes what it holds, then exits
+            self.marks["web2 stopped"] = time.monotonic()
+            self.cluster.log(f"web2: STOPPED (after {self.answered} of {self.total} deliveries)")
+            self._wait_for(2 * self.total // 3)
+            self.cluster.start_web("web2")
+            self.marks["web2 back"] = time.monotonic()
+            self.cluster.log(f"web2: BACK (after {self.answered} of {self.total} deliveries)")
+        except BaseException as error:  # reported by the test, not lost in a thread
+            self.errors.append(error)
+
+    def _wait_for(self, answered: int) -> None:
+        deadline = time.monotonic() + 240
+        while self.answered < answered and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+    def run(self) -> float:
+        started = time.monotonic()
+        threads = [threading.Thread(target=self.send) for _ in range(SENDERS)]
+        threads.append(threading.Thread(target=self.faults))
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=300)
+        assert not self.errors, self.errors
+        return time.monotonic() - started
+
+
+def settled(expected: list[Any], missed: Donation, update: Any) -> dict[str, int]:
+    """What is still to do; empty when the storm's work is all done."""
+    ids = [e.donation.pk for e in expected]
+    donations = Donation.objects.filter(pk__in=ids)
+    left = {
+        "events": storm_events().exclude(status__in=TERMINAL).count(),
+        "receipts": donations.filter(state=DonationState.CONFIRMED, receipt_sent_at=None).count(),
+        "fees": donations.filter(state__in=COUNTED, fee=0).count(),
+        "update emails": UpdateDelivery.objects.filter(update=update)
+        .exclude(status=DeliveryStatus.SENT)
+        .count()
+        + SUBSCRIBERS
+        - UpdateDelivery.objects.filter(update=update).count(),
+        "reconciliation": int(
+            Donation.objects.filter(pk=missed.pk, receipt_sent_at__isnull=False).count() == 0
+        ),
+    }
+    return {k: v for k, v in left.items() if v}
+
+
+def test_storm_across_hosts_with_a_worker_host_cut_off_and_a_web_host_stopped(cluster, cluster_db):
+    rng = random.Random(4)  # the same storm as tests/reliability/test_storm.py
+    assert cluster.fake is not None and cluster.mail is not None
+    campaign = CampaignFactory.create(slug="storm")
+    expected = scenarios(rng, campaign, cluster.fake)
+    sent = deliveries(rng, expected)
+    # Periodic work the two beats must not double: a scheduled update's emails, a reconciliation.
+    members = [
+        Subscriber.objects.create(
+            campaign=campaign, email=f"member{i}@example.net", state=SubscriberState.CONFIRMED
+        )
+        for i in range(SUBSCRIBERS)
+    ]
+    update = UpdateFactory.create(
+        campaign=campaign, slug="hearing", published_at=timezone.now() + timedelta(seconds=5)
+    )
+    missed = missed_completion(cluster)
+    claims_before = {c.name: (c.runs, c.skipped) for c in PeriodicClaim.objects.all()}
+    cluster.log(f"storm: {len(expected)} donations, {sum(len(e.events) for e in expected)} "
+                f"events, {len(sent)} deliveries by {SENDERS} senders through lb")  # fmt: skip
+
+    storm = Storm(cluster, sent)
+    sending = storm.run()
+    cluster.log(f"storm: every delivery answered after {sending:.1f}s; final statuses "
+                f"{dict(storm.final)}")  # fmt: skip
+    cluster.restore("work1")
+
+    started = time.monotonic()
+    last_report = 0.0
+    while (left := settled(expected, missed, update)) and time.monotonic() - started < (
+        SETTLE_SECONDS
+    ):
+        if time.monotonic() - last_report > 15:
+            cluster.log(f"waiting for the sweeps: still to do {left}")
+            last_report = time.monotonic()
+        time.sleep(1)
+    cluster.log(
+        f"settled {time.monotonic() - started:.1f}s after the storm; left: {left or 'none'}"
+    )
+    assert not left
+
+    # Every delivery answered; a failure only while web2 was going down, then retried.
+    assert storm.final == Counter({200: len(sent)}), storm.final
+    failed = [(t, s) for t, s in storm.attempts if not 200 <= s < 500]
+    window = (storm.marks["web2 stopping"], storm.marks["web2 stopped"] + 2.0)
+    cluster.log(f"failed attempts: {len(failed)} ({dict(Counter(s for _, s in failed))}), all "
+                f"between web2's SIGTERM and 2s after it exited: "
+                f"{all(window[0] <= t <= window[1] for t, _ in failed)}")  # fmt: skip
+    assert all(window[0] <= t <= window[1] for t, _ in failed), (failed, storm.marks)
+
+    # Totals equal the model of the event list; each event applied once.
+    totals = assert_outcome(expected, campaign)
+    cluster.log("totals: " + ", ".join(f"{k} {v}" for k, v in totals.items()))
+
+    # Each receipt sent once; no task lost (fees fetched for every counted gift).
+    donations = Donation.objects.filter(pk__in=[e.donation.pk for e in expected])
+    want_receipts = Counter(
+        donations.filter(receipt_sent_at__isnull=False).values_list("email", flat=True)
+    )
+    got_receipts = cluster.mail.count(lambda to, subject: to in want_receipts)
+    assert got_receipts == want_receipts
+    for donation in donations.filter(state__in=COUNTED):
+        cents = int(donation.amount.amount * 100)
+        assert donation.fee.amount == Decimal(stripe_fee_cents(cents)) / 100, donation.pk
+    cluster.log(f"receipts: {sum(got_receipts.values())} sent, one per confirmed gift "
+                f"({len(want_receipts)} members); fees recorded for "
+                f"{donations.filter(state__in=COUNTED).count()} counted gifts")  # fmt: skip
+    unacked = redis.Redis(host=cluster.db.address, port=6379, db=0).hlen("unacked")
+    cluster.log(
+        f"broker: {unacked} messages work1 held stay unacked until the visibility "
+        f"timeout; the sweeps did their work already (each is safe to run again)"
+    )
+
+    # Beat on two hosts: every periodic effect once.
+    member_emails = {m.email for m in members}
+    update_mail = cluster.mail.count(lambda to, subject: to in member_emails)
+    assert update_mail == Counter({email: 1 for email in member_emails}), update_mail
+    assert StripeEvent.objects.filter(payload__data__object__id="cs_missed").count() == 1
+    assert cluster.mail.count(lambda to, subject: to == "late@example.org")["late@example.org"] == 1
+    claims = {c.name: c for c in PeriodicClaim.objects.all()}
+    sends = {h: cluster.read_log(h, "beat").count("Sending due task") for h in ("work1", "work2")}
+    report = []
+    for entry in settings.CELERY_BEAT_SCHEDULE.values():
+        name = entry["task"]
+        claim = claims.get(name)
+        runs, skipped = claim.runs if claim else 0, claim.skipped if claim else 0
+        before = claims_before.get(name, (0, 0))
+        report.append(f"{name.rsplit('.', 1)[-1]} ran {runs - before[0]}, skipped "
+                      f"{skipped - before[1]}")  # fmt: skip
+    cluster.log(f"beat on work1 and work2 sent {sends}; claims: " + "; ".join(report))
+    elapsed = time.monotonic() - cluster.started
+    for name, period in cluster.beat_periods().items():
+        claim = claims.get(name)
+        # Runs at least a claim's length apart, however many beats sent them.
+        assert claim is None or claim.runs <= elapsed / (period * locks.CLAIM_SHARE) + 1, name
+    assert sum(c.skipped for c in claims.values()) > 0, "the second beat's messages never arrived"
