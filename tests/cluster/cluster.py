@@ -155,7 +155,7 @@ class Cluster:
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
         self.db = self.net["db"]
         self.server_name = "_"
-        self.fake: HostedStripeFake | None = None
+        self.fake: StripeFake | None = None
         self.mail: MailSink | None = None
         self.started = time.monotonic()
 

@@ -1,7 +1,8 @@
 """The cluster (tests/cluster/cluster.py) is started once for this folder's tests.
 
 It needs root (network namespaces), iproute2, nginx, Redis and PostgreSQL's server binaries. On a
-laptop without them the tests skip, saying what is missing; in CI (CI=true) they fail instead.
+laptop without them the tests skip, saying what is missing; in CI (CI=true, or REQUIRE_CLUSTER=1
+as .ci/run sets) they fail instead.
 """
 
 from __future__ import annotations
@@ -34,7 +35,10 @@ def missing_prerequisites() -> list[str]:
 
 
 def in_ci() -> bool:
-    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+    """CI sets CI=true; .ci/run also sets REQUIRE_CLUSTER=1 (as REQUIRE_BROWSER for tests/e2e)."""
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes") or bool(
+        os.environ.get("REQUIRE_CLUSTER")
+    )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
