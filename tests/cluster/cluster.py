@@ -273,7 +273,7 @@ class Cluster:
             "STRIPE_MAX_NETWORK_RETRIES": "0",
             "EMAIL_URL": f"smtp://{ext}:{self.mail.port}",
             "DEFAULT_FROM_EMAIL": "Legal Defense Fund <fund@example.org>",
-            "RATELIMIT_IP_META_KEY": "HTTP_X_REAL_IP",
+            **self._client_address_env(),
             "STATIC_ROOT": str(recipe.ROOT / "staticfiles"),
             "RECONCILE_EVERY_SECONDS": "30",
             "LOG_LEVEL": "INFO",
@@ -288,6 +288,14 @@ class Cluster:
             self.app_env(self.net["work2"])["RECONCILE_EVERY_SECONDS"]
         )
         return periods
+
+    def _client_address_env(self) -> dict[str, str]:
+        """The client address comes from the balancer's header, trusted from lb only."""
+        from django.conf import settings
+
+        if hasattr(settings, "TRUSTED_PROXY_COUNT"):  # issue 11: core/client_ip.py
+            return {"TRUSTED_PROXY_COUNT": "1", "TRUSTED_PROXIES": f"{self.net['lb'].address}/32"}
+        return {"RATELIMIT_IP_META_KEY": "HTTP_X_REAL_IP"}
 
     def run_app(self, host: Host, args: list[str], timeout: float = 180) -> str:
         python = str(recipe.ROOT / ".venv" / "bin" / "python")

@@ -16,7 +16,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 STANDIN = Path(__file__).resolve().parent / "standin"
 APP_FOLDER = "/srv/fund"
-STATE_FOLDERS = ("/var/lib/fund", "/var/cache/fund", "/run/fund", "/var/run/fund", "/var/log/fund")
+# Each host's own state (beat's schedule file, sockets): never one file shared by two hosts.
+STATE_FOLDERS = ("/srv/fund/var", "/var/lib/fund", "/var/cache/fund", "/run/fund", "/var/run/fund", "/var/log/fund")
 
 FILES = {
     "gunicorn.conf.py": ROOT / "gunicorn.conf.py",
@@ -41,10 +42,9 @@ def _warn_standin(name: str) -> None:
 
 
 def _localise(text: str, scratch: Path) -> str:
-    text = text.replace(APP_FOLDER, str(ROOT))
     for folder in STATE_FOLDERS:
         text = re.sub(re.escape(folder) + r"(?=/|\b)", str(scratch), text)
-    return text
+    return text.replace(APP_FOLDER, str(ROOT))
 
 
 def exec_start(unit: str, scratch: Path) -> list[str]:
@@ -82,19 +82,17 @@ def nginx_site(
         raise AssertionError("fund.conf has no upstream block to balance over")
     for block in reversed(blocks):
         body = block.group(2)
-        servers = list(re.finditer(r"^\s*server\s+(\S+)([^;]*);\s*$", body, flags=re.M))
+        servers = list(re.finditer(r"^[ \t]*server\s+([^\s;]+)([^;\n]*);", body, flags=re.M))
         if not servers:
             raise AssertionError(f"upstream {block.group(1)} names no server")
         options = servers[0].group(2)
         first, last = servers[0].start(), servers[-1].end()
-        lines = "".join(f"\n    server {u}{options};" for u in upstreams)
+        lines = "\n".join(f"    server {u}{options};" for u in upstreams)
         body = body[:first] + lines + body[last:]
         text = text[: block.start(2)] + body + text[block.end(2) :]
-    # Listen on the balancer host's address, same ports.
-    text = re.sub(
-        r"^(\s*listen\s+)(?:\[::\]:|[\d.]+:|\*:)?(\d+)", rf"\g<1>{listen}:\2", text, flags=re.M
-    )
+    # Listen on the balancer host's address, same ports (the test network has no IPv6).
     text = re.sub(r"^\s*listen\s+\[::\]:.*$", "", text, flags=re.M)
+    text = re.sub(r"^(\s*listen\s+)(?:[\d.]+:|\*:)?(\d+)", rf"\g<1>{listen}:\2", text, flags=re.M)
     text = re.sub(r"(ssl_certificate\s+)[^;]+;", rf"\g<1>{cert};", text)
     text = re.sub(r"(ssl_certificate_key\s+)[^;]+;", rf"\g<1>{key};", text)
     text = re.sub(r"(ssl_trusted_certificate\s+)[^;]+;", rf"\g<1>{cert};", text)

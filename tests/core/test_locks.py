@@ -46,10 +46,20 @@ def test_a_call_not_from_beat_always_runs():
     assert (claim.runs, claim.skipped) == (1, 0)
 
 
-def test_every_beat_entry_is_guarded():
+MUST_NOT_RUN_TWICE = (
+    "donations.tasks.sweep_unprocessed_events",
+    "donations.tasks.sweep_lost_work",
+    "donations.tasks.reconcile_stripe",
+    "campaign.tasks.updates_sweep",
+    "donations.pledge_tasks.pledges_sweep",
+)
+
+
+def test_the_sweeps_reconciliation_and_fan_out_are_guarded_and_scheduled():
     from config.celery import app
 
     app.loader.import_default_modules()
-    for entry in app.conf.beat_schedule.values():
-        task = app.tasks[entry["task"]]
-        assert getattr(task.run, "__wrapped__", None) is not None, entry["task"]
+    scheduled = {entry["task"] for entry in app.conf.beat_schedule.values()}
+    for name in MUST_NOT_RUN_TWICE:
+        assert name in scheduled, name
+        assert getattr(app.tasks[name].run, "__wrapped__", None) is not None, name
