@@ -17,7 +17,10 @@ ROOT = Path(__file__).resolve().parents[2]
 STANDIN = Path(__file__).resolve().parent / "standin"
 APP_FOLDER = "/srv/fund"
 # Each host's own state (beat's schedule file, sockets): never one file shared by two hosts.
-STATE_FOLDERS = ("/srv/fund/var", "/var/lib/fund", "/var/cache/fund", "/run/fund", "/var/run/fund", "/var/log/fund")
+STATE_FOLDERS = (
+    "/srv/fund/var", "/var/lib/fund", "/var/cache/fund", "/run/fund", "/var/run/fund",
+    "/var/log/fund",
+)  # fmt: skip
 
 FILES = {
     "gunicorn.conf.py": ROOT / "gunicorn.conf.py",
