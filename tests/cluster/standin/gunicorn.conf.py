@@ -8,5 +8,5 @@ workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 threads = int(os.environ.get("GUNICORN_THREADS", "8"))
 timeout = 120
 graceful_timeout = 20
-keepalive = 5
+keepalive = 75  # longer than nginx keeps idle upstream connections (60 s)
 accesslog = "-"
