@@ -227,6 +227,9 @@ class Cluster:
             f"listen_addresses = '{self.db.address}'\nport = 5432\n"
             f"unix_socket_directories = '{pg}'\nfsync = off\nsynchronous_commit = off\n"
             "full_page_writes = off\nmax_connections = 200\nshared_buffers = 64MB\n"
+            # As docs/deploy-multihost.md advises: a host that drops off the network mid-transaction
+            # has its connection closed, and its row locks freed, within about a minute.
+            "tcp_keepalives_idle = 30\ntcp_keepalives_interval = 10\ntcp_keepalives_count = 3\n"
         )
         # Password authentication over the network, as a database host would have it.
         (pg / "pg_hba.conf").write_text(

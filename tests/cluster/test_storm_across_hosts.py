@@ -5,11 +5,13 @@ beat runs on both worker hosts by mistake.
 senders through `lb`. A third of the way in, `work1` drops off the network (its worker SIGKILLed
 with tasks in hand) and `web2` is stopped; two thirds in, `web2` comes back; after the storm `work1`
 comes back. Meanwhile beat on both `work1` and `work2` sends every periodic task twice: a scheduled
-update's emails, a completion only reconciliation can find, and the sweeps must each happen once.
+update's emails, a missed all-or-nothing deadline, a completion only reconciliation can find, and
+the sweeps must each happen once.
 """
 
 from __future__ import annotations
 
+import json
 import queue
 import random
 import threading
@@ -24,10 +26,18 @@ import redis
 from django.conf import settings
 from django.utils import timezone
 
-from campaign.models import DeliveryStatus, Subscriber, SubscriberState, UpdateDelivery, cad
+from campaign.models import (
+    DeliveryStatus,
+    Stage,
+    StageState,
+    Subscriber,
+    SubscriberState,
+    UpdateDelivery,
+    cad,
+)
 from core import locks
 from core.models import PeriodicClaim
-from donations.models import Channel, Donation, DonationState, StripeEvent
+from donations.models import Channel, Donation, DonationState, Pledge, PledgeState, StripeEvent
 from tests.factories import CampaignFactory, UpdateFactory
 from tests.reliability.storm_model import (
     TERMINAL,
@@ -70,6 +80,39 @@ def missed_completion(cluster: Cluster) -> Donation:
         cluster.fake._charge_for(session)
     cluster.fake.event("checkout.session.completed", session)
     return donation
+
+
+PLEDGERS = 10
+
+
+def deadline_missed(cluster: Cluster, campaign: Any) -> list[Pledge]:
+    """An all-or-nothing stage short of its target whose deadline passes during the storm: its
+    pledges must each be released, their cards detached and their pledgers told, once."""
+    assert cluster.fake is not None
+    stage = Stage.objects.create(
+        campaign=campaign, title="Appeal", description="If they appeal.", position=2,
+        estimated_hours=Decimal("40"), state=StageState.POSSIBLE, all_or_nothing=True,
+        pledge_target=cad(Decimal("5000")), pledge_deadline=timezone.now() + timedelta(seconds=5),
+    )  # fmt: skip
+    pledges = []
+    for i in range(PLEDGERS):
+        pm, customer = f"pm_cluster_{i}", f"cus_cluster_{i}"
+        with cluster.fake.lock:
+            cluster.fake.payment_methods[pm] = {"id": pm, "object": "payment_method",
+                                                "customer": customer, "type": "card"}  # fmt: skip
+        pledges.append(
+            Pledge.objects.create(
+                stage=stage,
+                amount=cad(Decimal("50")),
+                state=PledgeState.PLEDGED,
+                email=f"pledger{i}@example.net",
+                customer_id=customer,
+                payment_method_id=pm,
+                pledged_at=timezone.now(),
+                confirmation_sent_at=timezone.now(),
+            )  # fmt: skip
+        )
+    return pledges
 
 
 class Storm:
@@ -138,7 +181,9 @@ class Storm:
         return time.monotonic() - started
 
 
-def settled(expected: list[Any], missed: Donation, update: Any) -> dict[str, int]:
+def settled(
+    expected: list[Any], missed: Donation, update: Any, pledges: list[Pledge]
+) -> dict[str, int]:
     """What is still to do; empty when the storm's work is all done."""
     ids = [e.donation.pk for e in expected]
     donations = Donation.objects.filter(pk__in=ids)
@@ -151,6 +196,9 @@ def settled(expected: list[Any], missed: Donation, update: Any) -> dict[str, int
         .count()
         + SUBSCRIBERS
         - UpdateDelivery.objects.filter(update=update).count(),
+        "pledges to release": Pledge.objects.filter(
+            pk__in=[p.pk for p in pledges], released_sent_at=None
+        ).count(),
         "reconciliation": int(
             Donation.objects.filter(pk=missed.pk, receipt_sent_at__isnull=False).count() == 0
         ),
@@ -175,6 +223,7 @@ def test_storm_across_hosts_with_a_worker_host_cut_off_and_a_web_host_stopped(cl
         campaign=campaign, slug="hearing", published_at=timezone.now() + timedelta(seconds=5)
     )
     missed = missed_completion(cluster)
+    pledges = deadline_missed(cluster, campaign)
     claims_before = {c.name: (c.runs, c.skipped) for c in PeriodicClaim.objects.all()}
     cluster.log(f"storm: {len(expected)} donations, {sum(len(e.events) for e in expected)} "
                 f"events, {len(sent)} deliveries by {SENDERS} senders through lb")  # fmt: skip
@@ -187,7 +236,7 @@ def test_storm_across_hosts_with_a_worker_host_cut_off_and_a_web_host_stopped(cl
 
     started = time.monotonic()
     last_report = 0.0
-    while (left := settled(expected, missed, update)) and time.monotonic() - started < (
+    while (left := settled(expected, missed, update, pledges)) and time.monotonic() - started < (
         SETTLE_SECONDS
     ):
         if time.monotonic() - last_report > 15:
@@ -225,10 +274,13 @@ def test_storm_across_hosts_with_a_worker_host_cut_off_and_a_web_host_stopped(cl
     cluster.log(f"receipts: {sum(got_receipts.values())} sent, one per confirmed gift "
                 f"({len(want_receipts)} members); fees recorded for "
                 f"{donations.filter(state__in=COUNTED).count()} counted gifts")  # fmt: skip
-    unacked = redis.Redis(host=cluster.db.address, port=6379, db=0).hlen("unacked")
+    held = [
+        f"{m[0]['headers']['task'].rsplit('.', 1)[-1]}{m[0]['headers']['argsrepr']}"
+        for m in map(json.loads, redis.Redis(host=cluster.db.address, db=0).hvals("unacked"))
+    ]
     cluster.log(
-        f"broker: {unacked} messages work1 held stay unacked until the visibility "
-        f"timeout; the sweeps did their work already (each is safe to run again)"
+        f"broker: work1 died holding {held or 'nothing'}: unacked until the visibility "
+        f"timeout (1 h), their work already done again (each task is safe to repeat)"
     )
 
     # Beat on two hosts: every periodic effect once.
@@ -241,6 +293,17 @@ def test_storm_across_hosts_with_a_worker_host_cut_off_and_a_web_host_stopped(cl
     # second one's messages arrive and are skipped.
     wait_until(lambda: PeriodicClaim.objects.filter(skipped__gt=0).exists(), timeout=75,
                every=1, what="a message of the second beat")  # fmt: skip
+    pledgers = {p.email for p in pledges}
+    assert cluster.mail.count(lambda to, subject: to in pledgers) == Counter(
+        {email: 1 for email in pledgers}
+    )
+    released = Pledge.objects.filter(pk__in=[p.pk for p in pledges])
+    assert {(p.state, p.detached_at is not None) for p in released} == {
+        (PledgeState.RELEASED, True)
+    }
+    detached = [r["path"] for r in cluster.fake.requests if r["path"].endswith("/detach")]
+    assert sorted(detached) == sorted(f"/v1/payment_methods/{p.payment_method_id}/detach"
+                                      for p in pledges)  # fmt: skip
     claims = {c.name: c for c in PeriodicClaim.objects.all()}
     sends = {h: cluster.read_log(h, "beat").count("Sending due task") for h in ("work1", "work2")}
     report = []
