@@ -56,7 +56,7 @@ def _interrupted(signum: int, frame: object) -> None:
 def cluster() -> Iterator[Cluster]:
     missing = missing_prerequisites()
     if missing:  # only reached in CI, where a missing prerequisite is an error
-        pytest.fail(f"in CI the cluster test needs {', '.join(missing)}: .ci/run installs them")
+        pytest.fail(f"in CI the cluster test needs {', '.join(missing)} (.ci/run, as root)")
     atexit.register(network.remove_all)
     previous = signal.signal(signal.SIGTERM, _interrupted)
     scratch = Path(tempfile.mkdtemp(prefix="fundc-"))
