@@ -10,7 +10,7 @@ from .models import MoneyAuditLog
 class MoneyAuditLogAdmin(admin.ModelAdmin):
     """Read-only: the log is evidence, so nobody edits or deletes it from the admin."""
 
-    list_display = ("at", "username", "action", "object_type", "object_repr")
+    list_display = ("at", "username", "ip_address", "action", "object_type", "object_repr")
     list_filter = ("action", "object_type")
     search_fields = ("username", "object_repr", "object_id")
     date_hierarchy = "at"

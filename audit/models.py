@@ -34,6 +34,12 @@ class MoneyAuditLog(models.Model):
     object_id = models.CharField(_("object id"), max_length=64, blank=True)
     object_repr = models.CharField(_("object"), max_length=200, blank=True)
     detail = models.JSONField(_("detail"), default=dict, blank=True)
+    ip_address = models.GenericIPAddressField(
+        _("from address"),
+        null=True,
+        blank=True,
+        help_text=_("The client address of the staff member's request (core/client_ip.py)."),
+    )
 
     class Meta:
         ordering = ["-at", "-id"]

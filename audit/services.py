@@ -7,6 +7,8 @@ from typing import Any
 
 from django.db import models
 
+from core import client_ip
+
 from .models import MoneyAction, MoneyAuditLog
 
 
@@ -33,4 +35,5 @@ def audit_record(
         object_id=str(obj.pk) if obj is not None and obj.pk is not None else "",
         object_repr=str(obj)[:200] if obj is not None else "",
         detail=_jsonable(detail),
+        ip_address=client_ip.current(),
     )

@@ -24,6 +24,7 @@ reach the web processes.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -40,6 +41,9 @@ from django.middleware.csp import get_nonce
 from django.middleware.csrf import get_token
 from django.utils import translation
 
+from core.outages import CACHE_ERRORS
+
+logger = logging.getLogger(__name__)
 GENERATION_KEY = "pages:generation"
 PAGE_TTL_SECONDS = 3600
 LOCAL_MAX_ENTRIES = 256
@@ -58,6 +62,8 @@ _local: dict[str, Any] = {}
 _latest: dict[str, tuple[str, Any]] = {}  # the newest copy of each page, whatever its generation
 _build_lock = threading.Lock()
 _generation_seen: tuple[float, int] | None = None
+# An invalidation this process could not make (Redis unreachable): made as soon as Redis answers.
+_invalidation_lost = False
 
 
 def enabled() -> bool:
@@ -70,6 +76,10 @@ def _generation() -> int:
     now = time.monotonic()
     if _generation_seen is not None and now - _generation_seen[0] < GENERATION_SECONDS:
         return _generation_seen[1]
+    global _invalidation_lost
+    if _invalidation_lost:
+        _invalidation_lost = False
+        pages_invalidate()
     value = cache.get(GENERATION_KEY)
     if value is None:
         # Start from the clock, not 1: after Redis loses the key, old local copies keyed under a
@@ -80,13 +90,25 @@ def _generation() -> int:
     return int(value)
 
 
+# The generation part of a key made while the cache is unreachable: such a page is rendered for
+# the request and never stored or served from a local copy.
+UNCACHED = "uncached"
+
+
 def page_key(*parts: str) -> str:
     """The key for one page, read before the page's data so a concurrent change cannot go stale."""
-    return ":".join(["page", str(_generation()), *parts])
+    try:
+        generation = str(_generation())
+    except CACHE_ERRORS:
+        logger.warning("Cache unavailable: pages render uncached")
+        generation = UNCACHED
+    return ":".join(["page", generation, *parts])
 
 
 def cached[T](key: str, build: Callable[[], T | None]) -> T | None:
     """The value stored under `key`, built (and stored) on a miss. `None` is never stored."""
+    if key.startswith(f"page:{UNCACHED}:"):
+        return build()
     if key in _local:
         return _local[key]  # type: ignore[no-any-return]
     page = key.split(":", 2)[-1]  # the same page in any generation
@@ -97,12 +119,12 @@ def cached[T](key: str, build: Callable[[], T | None]) -> T | None:
     try:
         if key in _local:
             return _local[key]  # type: ignore[no-any-return]
-        value = cache.get(key)
+        value = safe_get(key)
         if value is None:
             value = build()
             if value is None:
                 return None
-            cache.set(key, value, timeout=PAGE_TTL_SECONDS)
+            safe_set(key, value, timeout=PAGE_TTL_SECONDS)
         if len(_local) >= LOCAL_MAX_ENTRIES:
             _local.clear()
             _latest.clear()
@@ -111,6 +133,23 @@ def cached[T](key: str, build: Callable[[], T | None]) -> T | None:
         return value  # type: ignore[no-any-return]
     finally:
         _build_lock.release()
+
+
+def safe_get(key: str) -> Any:
+    """`cache.get`, or None while the cache is unreachable (the caller renders afresh)."""
+    try:
+        return cache.get(key)
+    except CACHE_ERRORS:
+        logger.warning("Cache unavailable: %s rendered uncached", key)
+        return None
+
+
+def safe_set(key: str, value: Any, *, timeout: int) -> None:
+    """`cache.set`, skipped while the cache is unreachable."""
+    try:
+        cache.set(key, value, timeout=timeout)
+    except CACHE_ERRORS:
+        logger.warning("Cache unavailable: %s not stored", key)
 
 
 def local_reset() -> None:
@@ -123,12 +162,15 @@ def local_reset() -> None:
 
 def pages_invalidate() -> None:
     """Make every cached page stale now."""
-    global _generation_seen
+    global _generation_seen, _invalidation_lost
     _generation_seen = None
     try:
         cache.incr(GENERATION_KEY)
     except ValueError:  # the key is gone (evicted, flushed): a fresh clock value is new anyway
         cache.set(GENERATION_KEY, time.time_ns(), timeout=None)
+    except CACHE_ERRORS:
+        logger.warning("Cache unavailable: pages invalidated when it answers again")
+        _invalidation_lost = True
 
 
 def pages_invalidate_on_commit() -> None:

@@ -22,7 +22,9 @@ class PreferredLanguageMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if not self._is_english_page_view(request):
+        # "//evil.example/" (or "/\\evil.example/") would become a redirect to another site: such a
+        # path is no page of ours, so it is left to answer 404.
+        if request.path.startswith(("//", "/\\")) or not self._is_english_page_view(request):
             return self.get_response(request)
         target = self._french_twin(request)
         response = HttpResponseRedirect(target) if target else self.get_response(request)

@@ -8,7 +8,6 @@ without redrawing a PNG for every forum page view.
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import translation
@@ -75,7 +74,7 @@ def badge_svg(request: HttpRequest, slug: str) -> HttpResponse:
 def _cached_png(request: HttpRequest, slug: str, kind: str) -> HttpResponse:
     language = translation.get_language() or settings.LANGUAGE_CODE
     key = f"campaign:{kind}:{slug}:{language}"
-    data = cache.get(key)
+    data = page_cache.safe_get(key)
     if data is None:
         campaign = get_object_or_404(Campaign, slug=slug)
         totals = donation_selectors.campaign_totals(campaign=campaign)
@@ -85,7 +84,7 @@ def _cached_png(request: HttpRequest, slug: str, kind: str) -> HttpResponse:
         else:
             host = settings.SITE_URL.split("://", 1)[-1]
             data = images.share_png(picture, site=host)
-        cache.set(key, data, timeout=WIDGET_CACHE_SECONDS)
+        page_cache.safe_set(key, data, timeout=WIDGET_CACHE_SECONDS)
     return _cache_headers(HttpResponse(data, content_type="image/png"))
 
 

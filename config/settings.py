@@ -81,12 +81,15 @@ INSTALLED_APPS = [
     "djmoney",
     "core",
     "audit",
+    "ops",
     "campaign",
     "donations",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # The client's address behind the proxy, for code that has no request (core/client_ip.py).
+    "core.client_ip.ClientAddressMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     # A database outage answers 503 with a clear page (and makes Stripe retry webhooks), not a 500.
     "config.errors.DatabaseUnavailableMiddleware",
@@ -150,6 +153,11 @@ if not (DEBUG or TESTING) and not env.str("CACHE_URL", default=""):
         "rediscache://127.0.0.1:6379/1."
     )
 CACHES = {"default": _env_or_fail(env.cache, "CACHE_URL", default="locmemcache://campaign")}
+if CACHES["default"]["BACKEND"].startswith("django_redis"):
+    # A Redis outage must cost a request milliseconds, not hang it (pages then render uncached).
+    CACHES["default"].setdefault("OPTIONS", {}).update(
+        {"SOCKET_CONNECT_TIMEOUT": 1, "SOCKET_TIMEOUT": 1}
+    )
 # Rendered public pages are cached and invalidated on change (campaign/cache.py). That needs a cache
 # every process shares: on by default only when CACHE_URL names one (Redis).
 PAGE_CACHE: bool = _env_or_fail(env.bool, "PAGE_CACHE", default=bool(env.str("CACHE_URL", "")))
@@ -172,7 +180,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = _env_or_fail(env.path, "STATIC_ROOT", default=BASE_DIR / "staticfiles")
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -244,11 +252,17 @@ CELERY_TIMEZONE = TIME_ZONE
 # An unreachable broker must not hold a webhook for long: the event is stored, and the sweep below
 # processes it when the enqueue fails.
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5}
-# Celery's own beat (`celery -A config beat`, or `worker -B`): no database scheduler needed.
+# How often beat looks for stored webhook events whose task was lost (and how old one must be).
+SWEEP_EVERY_SECONDS: float = _env_or_fail(env.float, "SWEEP_EVERY_SECONDS", default=60.0)
+# Beat sends a heartbeat this often and a worker records it (ops/): /healthz/deep and the admin
+# report the worker or beat as late after three missed beats.
+HEARTBEAT_SECONDS: float = _env_or_fail(env.float, "HEARTBEAT_SECONDS", default=60.0)
+# Celery's own beat (`celery -A config beat`, one process): no database scheduler needed.
 CELERY_BEAT_SCHEDULE = {
     "sweep-unprocessed-stripe-events": {
         "task": "donations.tasks.sweep_unprocessed_events",
-        "schedule": 60.0,
+        "schedule": SWEEP_EVERY_SECONDS,
+        "kwargs": {"older_than_seconds": int(SWEEP_EVERY_SECONDS)},
     },
     "reconcile-stripe": {
         "task": "donations.tasks.reconcile_stripe",
@@ -259,6 +273,7 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-pledges": {"task": "donations.pledge_tasks.pledges_sweep", "schedule": 60.0},
     # Receipts, refunds, surplus shares and fees whose enqueue failed (broker down at the time).
     "sweep-lost-work": {"task": "donations.tasks.sweep_lost_work", "schedule": 60.0},
+    "heartbeat": {"task": "ops.tasks.heartbeat", "schedule": HEARTBEAT_SECONDS},
 }
 # Update emails go out in batches of this many, each batch over one mail-server connection.
 UPDATE_EMAIL_BATCH_SIZE: int = _env_or_fail(env.int, "UPDATE_EMAIL_BATCH_SIZE", default=100)
@@ -307,7 +322,7 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 # Health checks come from the load balancer over plain HTTP.
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^healthz/deep$"]
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = True
 
@@ -338,8 +353,27 @@ DONATION_RATE_LIMIT: str = env.str("DONATION_RATE_LIMIT", default="5/10m")
 if not re.fullmatch(r"\d+/\d*[smhd]", DONATION_RATE_LIMIT):
     raise ImproperlyConfigured("DONATION_RATE_LIMIT must look like 5/10m (count/period).")
 RATELIMIT_ENABLE: bool = _env_or_fail(env.bool, "RATELIMIT_ENABLE", default=True)
-# Behind a reverse proxy, the address to limit is in a header the proxy sets (e.g. HTTP_X_REAL_IP).
-RATELIMIT_IP_META_KEY: str | None = env.str("RATELIMIT_IP_META_KEY", default=None)
+# --- The client address behind proxies (core/client_ip.py) --------------------------------------
+# How many reverse proxies in front append to X-Forwarded-For (nginx alone: 1; a load balancer in
+# front of nginx: 2). 0: no proxy, the connecting address is the client.
+TRUSTED_PROXY_COUNT: int = _env_or_fail(env.int, "TRUSTED_PROXY_COUNT", default=0)
+# The header is only read on connections from these networks (the proxies).
+TRUSTED_PROXIES: list[str] = env.list("TRUSTED_PROXIES", default=["127.0.0.0/8", "::1/128"])
+TRUSTED_PROXY_HEADER: str = env.str("TRUSTED_PROXY_HEADER", default="X-Forwarded-For")
+if TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured("TRUSTED_PROXY_COUNT must be 0 or more.")
+try:
+    import ipaddress as _ipaddress
+
+    [_ipaddress.ip_network(_net, strict=False) for _net in TRUSTED_PROXIES]
+except ValueError as _net_error:
+    raise ImproperlyConfigured(f"TRUSTED_PROXIES is invalid: {_net_error}") from _net_error
+if "RATELIMIT_IP_META_KEY" in os.environ:
+    raise ImproperlyConfigured(
+        "RATELIMIT_IP_META_KEY is no longer read: set TRUSTED_PROXY_COUNT (1 behind nginx) so rate "
+        "limits, sign-in lock-outs, logs and the audit log all see the client's address."
+    )
+RATELIMIT_IP_META_KEY = "core.client_ip.client_ip"
 if DEBUG or TESTING:
     # The local-memory cache is fine for one development process; production must share counters.
     SILENCED_SYSTEM_CHECKS = ["django_ratelimit.E003", "django_ratelimit.W001"]
@@ -348,12 +382,15 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
-# Admin logins: 5 failures from one address (or one name from one address) lock it for 30 minutes.
+# Admin logins: 5 failures for one name from one address lock that pair for 30 minutes.
 # Off by default in tests, whose client logs in without a request; tests of the lock-out turn it on.
 AXES_ENABLED: bool = _env_or_fail(env.bool, "AXES_ENABLED", default=not TESTING)
 AXES_FAILURE_LIMIT: int = _env_or_fail(env.int, "AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=_env_or_fail(env.int, "AXES_COOLOFF_MINUTES", default=30))
-AXES_LOCKOUT_PARAMETERS = ["ip_address", ["username", "ip_address"]]
+# A name is locked from the address that failed, never everywhere: an attacker guessing the
+# organizer's password cannot lock the organizer out from another address.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_CLIENT_IP_CALLABLE = "core.client_ip.client_ip"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "admin/locked_out.html"
 # Staff must confirm a TOTP code (django-otp) to use the admin when this is on.
@@ -366,6 +403,27 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
+
+# --- Error reporting ---------------------------------------------------------------------
+# With SENTRY_DSN set, errors, failed tasks and beat check-ins go to Sentry without donor personal
+# data (config/sentry.py). Without it, server errors and failed tasks are mailed to ADMINS.
+ADMINS: list[str] = env.list("ADMINS", default=[])
+SERVER_EMAIL: str = env.str("SERVER_EMAIL", default=DEFAULT_FROM_EMAIL)
+SENTRY_DSN: str = env.str("SENTRY_DSN", default="")
+SENTRY_ENVIRONMENT: str = env.str("SENTRY_ENVIRONMENT", default="production")
+if SENTRY_DSN:
+    from config.sentry import sentry_init
+
+    sentry_init(dsn=SENTRY_DSN, environment=SENTRY_ENVIRONMENT)
+elif ADMINS:
+    LOGGING["handlers"]["mail_admins"] = {  # type: ignore[index]
+        "class": "django.utils.log.AdminEmailHandler",
+        "level": "ERROR",
+        "filters": ["require_debug_false"],
+    }
+    LOGGING["filters"] = {"require_debug_false": {"()": "django.utils.log.RequireDebugFalse"}}
+    # Django already mails request errors; this adds tasks that failed for good.
+    LOGGING["loggers"] = {"celery.app.trace": {"handlers": ["mail_admins"], "level": "ERROR"}}
 
 if DEBUG or TESTING:
     # Serve static files straight from the app folders: no collectstatic in development or tests.

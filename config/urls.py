@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from donations.webhooks import stripe_webhook
+from ops.health import healthz_deep
 
 from .health import healthz
 
@@ -14,6 +15,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("stripe/webhook/", stripe_webhook, name="stripe_webhook"),
     path("healthz", healthz, name="healthz"),
+    path("healthz/deep", healthz_deep, name="healthz_deep"),
     path("i18n/", include("django.conf.urls.i18n")),
 ]
 

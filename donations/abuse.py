@@ -17,6 +17,8 @@ from django.utils import timezone
 from django_ratelimit.core import get_usage
 
 from campaign.models import Campaign
+from core.client_ip import client_ip
+from core.outages import CACHE_ERRORS
 
 logger = logging.getLogger(__name__)
 
@@ -54,8 +56,10 @@ def donation_wait_seconds(request: HttpRequest, *, count: bool) -> int:
     """
     try:
         usages = _usages(request, increment=count)
-    except Exception:  # the cache is down: do not block donations because of it
-        logger.exception("Rate-limit cache unavailable; donation attempt allowed")
+    except CACHE_ERRORS:  # only a cache outage lets an attempt through, never a bad address
+        logger.exception(
+            "Rate-limit cache unavailable; donation attempt from %s allowed", client_ip(request)
+        )
         return 0
     waits = []
     for usage in usages:
@@ -71,7 +75,7 @@ def rate_limited_response(
     request: HttpRequest, campaign: Campaign | None, wait_seconds: int
 ) -> HttpResponse:
     """429 with when to try again: card-testing bots stop here, before any payment request."""
-    logger.warning("Donation attempts rate-limited for %s", request.META.get("REMOTE_ADDR"))
+    logger.warning("Donation attempts rate-limited for %s", client_ip(request))
     minutes = max(1, -(-wait_seconds // 60))
     response = render(
         request,

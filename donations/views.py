@@ -14,6 +14,7 @@ from campaign import services as campaign_services
 from campaign.formatting import minutes_format
 from campaign.models import Campaign
 from campaign.pages import campaign_page
+from core.client_ip import client_ip
 
 from . import abuse, gateway, selectors, services
 from .forms import DonationForm
@@ -67,7 +68,7 @@ def donate(request: HttpRequest, slug: str) -> HttpResponse:
         form.add_error(None, gettext("This campaign no longer accepts donations."))
     if not form.is_valid():
         if form.has_error(NON_FIELD_ERRORS, "honeypot"):
-            logger.warning("Honeypot filled on %s from %s", slug, request.META.get("REMOTE_ADDR"))
+            logger.warning("Honeypot filled on %s from %s", slug, client_ip(request))
         return campaign_page(request, campaign=campaign, form=form, status=400)
     wait = abuse.donation_wait_seconds(request, count=True)
     if wait:

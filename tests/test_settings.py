@@ -19,6 +19,7 @@ PRODUCTION = {
     "STRIPE_WEBHOOK_SECRET": "whsec_example",
     # Rate-limit counters must be shared by every process: Redis (not contacted by these tests).
     "CACHE_URL": "rediscache://127.0.0.1:6379/1",
+    "TRUSTED_PROXY_COUNT": "1",
 }
 PROBE = (
     "import django; django.setup(); from django.conf import settings as s; "

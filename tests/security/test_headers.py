@@ -113,6 +113,7 @@ PRODUCTION_ENV = {
     "STRIPE_WEBHOOK_SECRET": "whsec_live_placeholder",
     "EMAIL_URL": "smtp+tls://user:pass@smtp.example.ca:587",
     "CELERY_BROKER_URL": "redis://127.0.0.1:6379/9",
+    "TRUSTED_PROXY_COUNT": "1",
 }
 
 
