@@ -100,8 +100,12 @@ class MailSink:
 class Client:
     """One member's connection to the site through `lb` (HTTPS, a self-signed certificate)."""
 
-    def __init__(self, address: str, server_name: str, *, port: int = 443, tls: bool = True):
+    def __init__(
+        self, address: str, server_name: str, *, port: int = 443, tls: bool = True,
+        source: str | None = None,
+    ) -> None:  # fmt: skip
         self.address, self.server_name, self.port, self.tls = address, server_name, port, tls
+        self.source = (source, 0) if source else None
         self.conn: http.client.HTTPConnection | None = None
         self.cookies: dict[str, str] = {}
 
@@ -112,10 +116,13 @@ class Client:
                 context.check_hostname = False
                 context.verify_mode = ssl.CERT_NONE
                 self.conn = http.client.HTTPSConnection(
-                    self.address, self.port, timeout=30, context=context
-                )
+                    self.address, self.port, timeout=30, context=context,
+                    source_address=self.source,
+                )  # fmt: skip
             else:
-                self.conn = http.client.HTTPConnection(self.address, self.port, timeout=30)
+                self.conn = http.client.HTTPConnection(
+                    self.address, self.port, timeout=30, source_address=self.source
+                )
         return self.conn
 
     def request(
@@ -276,9 +283,13 @@ class Cluster:
             "STRIPE_MAX_NETWORK_RETRIES": "0",
             "EMAIL_URL": f"smtp://{ext}:{self.mail.port}",
             "DEFAULT_FROM_EMAIL": "Legal Defense Fund <fund@example.org>",
-            **self._client_address_env(),
+            # The client address comes from the balancer's X-Forwarded-For, believed from lb only.
+            "TRUSTED_PROXY_COUNT": "1",
+            "TRUSTED_PROXIES": f"{self.net['lb'].address}/32",
             "STATIC_ROOT": str(recipe.ROOT / "staticfiles"),
             "RECONCILE_EVERY_SECONDS": "30",
+            # gunicorn.conf.py's own variable: 2 processes per web host on this shared 2-core machine.
+            "WEB_CONCURRENCY": "2",
             "LOG_LEVEL": "INFO",
         }
 
@@ -291,14 +302,6 @@ class Cluster:
             self.app_env(self.net["work2"])["RECONCILE_EVERY_SECONDS"]
         )
         return periods
-
-    def _client_address_env(self) -> dict[str, str]:
-        """The client address comes from the balancer's header, trusted from lb only."""
-        from django.conf import settings
-
-        if hasattr(settings, "TRUSTED_PROXY_COUNT"):  # issue 11: core/client_ip.py
-            return {"TRUSTED_PROXY_COUNT": "1", "TRUSTED_PROXIES": f"{self.net['lb'].address}/32"}
-        return {"RATELIMIT_IP_META_KEY": "HTTP_X_REAL_IP"}
 
     def run_app(self, host: Host, args: list[str], timeout: float = 180) -> str:
         python = str(recipe.ROOT / ".venv" / "bin" / "python")
@@ -323,9 +326,11 @@ class Cluster:
         status, _, _ = self.web_client(host.name).request("GET", "/healthz")
         return status == 200
 
-    def web_client(self, name: str) -> Client:
-        """A client talking straight to one web host, with the headers nginx would add."""
-        return Client(self.net[name].address, self.server_name, port=WEB_PORT, tls=False)
+    def web_client(self, name: str, *, source: str | None = None) -> Client:
+        """A client talking straight to one web host (from `source`, one of network.MEMBERS)."""
+        return Client(
+            self.net[name].address, self.server_name, port=WEB_PORT, tls=False, source=source
+        )
 
     def _prepare_lb(self) -> None:
         """Write the balancer's configuration first: its server_name is the site's host name."""
@@ -359,8 +364,9 @@ class Cluster:
         self.log(f"lb: nginx on {lb.address}:443 balancing {' '.join(upstreams)} "
                  f"({recipe.path('fund.conf')}, server_name {self.server_name})")  # fmt: skip
 
-    def lb_client(self) -> Client:
-        return Client(self.net["lb"].address, self.server_name)
+    def lb_client(self, *, source: str | None = None) -> Client:
+        """A client of the site through the balancer (from `source`, one of network.MEMBERS)."""
+        return Client(self.net["lb"].address, self.server_name, source=source)
 
     def start_worker(self, name: str) -> None:
         host = self.net[name]

@@ -26,8 +26,10 @@ SWITCH = f"{PREFIX}sw"
 EXT_LINK = "fundc0"
 SUBNET = "10.203.0"
 
-# name -> last octet; `ext` is the root namespace (the test itself).
+# name -> last octet; `ext` is the root namespace (the test itself: Stripe and the mail server on
+# .1, members' machines on MEMBERS).
 ADDRESSES = {"ext": 1, "db": 10, "web1": 11, "web2": 12, "lb": 20, "work1": 31, "work2": 32}
+MEMBERS = [f"{SUBNET}.{n}" for n in range(2, 6)]
 
 
 def ip(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -139,6 +141,8 @@ class Network:
         ip("link", "add", EXT_LINK, "type", "veth", "peer", "name", "fcp-ext")
         self._plug("fcp-ext")
         ip("addr", "add", f"{self.ext_address}/24", "dev", EXT_LINK)
+        for member in MEMBERS:
+            ip("addr", "add", f"{member}/24", "dev", EXT_LINK)
         ip("link", "set", EXT_LINK, "up")
         for host in self.hosts.values():
             ip("netns", "add", host.netns)

@@ -16,15 +16,15 @@ from donations.models import Donation, DonationState
 from tests.factories import CampaignFactory
 
 from .cluster import Cluster, wait_until
-from .members import donation_form, nginx_headers, post_donation, start_donation
+from .members import DIRECT, donation_form, post_donation, start_donation
+from .network import MEMBERS
 
 pytestmark = [pytest.mark.cluster, pytest.mark.postgres]
 
 
 def raised(cluster: Cluster, host: str, slug: str) -> str:
-    status, _, body = cluster.web_client(host).request(
-        "GET", f"/campaigns/{slug}/totals.json", headers=nginx_headers(cluster, "198.51.100.20")
-    )
+    client = cluster.web_client(host, source=MEMBERS[0])
+    status, _, body = client.request("GET", f"/campaigns/{slug}/totals.json", headers=DIRECT)
     assert status == 200, (host, status)
     return str(json.loads(body)["raised"])
 
@@ -39,8 +39,8 @@ def test_a_gift_confirmed_through_web1_shows_on_web2_within_the_documented_delay
 
     # A member donates through web1 and comes back to web1's thanks page, which confirms the gift
     # with Stripe and commits it there.
-    member = cluster.web_client("web1")
-    headers = nginx_headers(cluster, "198.51.100.21")
+    member = cluster.web_client("web1", source=MEMBERS[1])
+    headers = DIRECT
     status, response = start_donation(member, cluster, slug, amount="40", headers=headers)
     assert status in (302, 303), status
     session_id = urlsplit(response["location"]).path.rsplit("/", 1)[-1]
@@ -73,8 +73,8 @@ def test_a_gift_confirmed_through_web1_shows_on_web2_within_the_documented_delay
 
 
 def page(cluster: Cluster, slug: str) -> bytes:
-    headers = nginx_headers(cluster, "198.51.100.20")
-    status, _, body = cluster.web_client("web2").request(
+    headers = DIRECT
+    status, _, body = cluster.web_client("web2", source=MEMBERS[0]).request(
         "GET", f"/campaigns/{slug}/", headers=headers
     )
     assert status == 200
@@ -92,7 +92,7 @@ def test_one_members_attempts_are_limited_across_both_web_hosts(cluster, cluster
     assert cluster.fake is not None
     sessions_before = len(cluster.fake.requests_to("POST", "/v1/checkout/sessions"))
     limit = int(settings.DONATION_RATE_LIMIT.split("/")[0])
-    member = cluster.lb_client()  # one browser, one address, through the balancer
+    member = cluster.lb_client(source=MEMBERS[2])  # one browser, one address, through lb
     # A card-testing bot: loads the form once, then posts it again and again. The balancer
     # spreads the posts over both web hosts.
     form = donation_form(member, cluster, campaign.slug)
