@@ -288,7 +288,7 @@ class Cluster:
             "TRUSTED_PROXIES": f"{self.net['lb'].address}/32",
             "STATIC_ROOT": str(recipe.ROOT / "staticfiles"),
             "RECONCILE_EVERY_SECONDS": "30",
-            # gunicorn.conf.py's own variable: 2 processes per web host on this shared 2-core machine.
+            # gunicorn.conf.py's variable: 2 processes per web host on this shared 2-core machine.
             "WEB_CONCURRENCY": "2",
             "LOG_LEVEL": "INFO",
         }
