@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.urls import reverse
@@ -24,6 +26,13 @@ def receipt_send(donation: Donation) -> None:
             + reverse("donations:thanks", kwargs={"public_id": donation.public_id}),
         }
         subject, text, html = render_email("receipt", context)
-    message = EmailMultiAlternatives(subject, text, to=[donation.email])
+    # One Message-ID per receipt: a copy re-sent after a worker died between the mail server's
+    # acceptance and the commit is the same message, which mail services show once.
+    headers = {"Message-ID": f"<receipt.{donation.public_id}@{_mail_domain()}>"}
+    message = EmailMultiAlternatives(subject, text, to=[donation.email], headers=headers)
     message.attach_alternative(html, "text/html")
     message.send()
+
+
+def _mail_domain() -> str:
+    return urlsplit(settings.SITE_URL).hostname or "localhost"

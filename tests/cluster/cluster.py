@@ -64,7 +64,8 @@ class HostedStripeFake(StripeFake):
 
 
 class MailSink:
-    """An SMTP server on `ext` that keeps (recipient, subject) of every message delivered."""
+    """An SMTP server on `ext` that keeps (recipient, subject) and the Message-ID of every message
+    delivered."""
 
     def __init__(self, address: str) -> None:
         from aiosmtpd.controller import Controller
@@ -73,6 +74,7 @@ class MailSink:
         sink = self
         self.lock = threading.Lock()
         self.messages: list[tuple[str, str]] = []
+        self.ids: list[tuple[str, str]] = []  # (recipient, Message-ID)
 
         class Handler:
             async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
@@ -81,6 +83,7 @@ class MailSink:
                 with sink.lock:
                     for to in envelope.rcpt_tos:
                         sink.messages.append((to.lower(), subject))
+                        sink.ids.append((to.lower(), str(message.get("Message-ID", ""))))
                 return "250 OK"
 
         with socket.socket() as probe:
