@@ -288,7 +288,7 @@ def test_storm_across_hosts_with_a_worker_host_cut_off_and_a_web_host_stopped(cl
     ]
     cluster.log(
         f"broker: work1 died holding {held or 'nothing'}: unacked until the visibility "
-        f"timeout (1 h), their work already done again (each task is safe to repeat)"
+        f"timeout (1 h, acks_late); their work was done again by a repeated delivery or a sweep"
     )
 
     # Beat on two hosts: every periodic effect once.
