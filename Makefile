@@ -12,6 +12,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .PHONY: help run test lint format worker bench messages messages-extract install clean check-python
+.PHONY: stack
 
 help:
 	@echo "make run     - set up everything and serve the demo campaign on http://127.0.0.1:8000"
@@ -77,3 +78,9 @@ bench: install messages
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .mypy_cache .ruff_cache
+
+# The production shape on this machine (docs/deploy.md): nginx with deploy/nginx/fund.conf on
+# https://127.0.0.1:8443 (self-signed), gunicorn with gunicorn.conf.py, a worker and beat from
+# deploy/systemd/, the local PostgreSQL and Redis; the demo gateway unless STRIPE_SECRET_KEY is set.
+stack: install
+	$(BIN)/python -m deploy.stack

@@ -14,6 +14,7 @@ import os
 import re
 import secrets
 import shlex
+import shutil
 import signal
 import socket
 import subprocess
@@ -237,7 +238,7 @@ http {{
 
     def stop(self) -> None:
         """Stop everything this stack started (each by its own process group), even half-started."""
-        for name in ["nginx", *reversed(SERVICES)]:
+        for name in ["nginx", *reversed(SERVICES), *self.procs]:
             proc = self.procs.pop(name, None)
             if proc is None or proc.poll() is not None:
                 continue
@@ -249,6 +250,10 @@ http {{
                 proc.wait(timeout=5)
             except ProcessLookupError:
                 pass
+
+
+# `make stack`'s mail server: bench/smtp_sink.py, one line per recipient in .stack/mail.log.
+MAIL_PORT = int(os.environ.get("STACK_MAIL_PORT", "8025"))
 
 
 def stack_env(run_dir: Path) -> dict[str, str]:
@@ -265,7 +270,7 @@ def stack_env(run_dir: Path) -> dict[str, str]:
         "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/fund_stack",
         "CELERY_BROKER_URL": "redis://127.0.0.1:6379/8",
         "CACHE_URL": "rediscache://127.0.0.1:6379/9",
-        "EMAIL_URL": "consolemail://",
+        "EMAIL_URL": f"smtp://127.0.0.1:{MAIL_PORT}",
         "TRUSTED_PROXY_COUNT": "1",
         "STATIC_ROOT": str(run_dir / "static"),
     }
@@ -295,7 +300,14 @@ def _create_database(url: str) -> None:
         subprocess.run(["createdb", "--maintenance-db", f"{base}/postgres", name], check=True)
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main() -> int:
+    # Ctrl-C (and a plain `kill`) stop everything, even when started where SIGINT is ignored.
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
     run_dir = ROOT / ".stack"
     run_dir.mkdir(exist_ok=True)
     env = stack_env(run_dir)
@@ -304,7 +316,16 @@ def main() -> int:
     env["CSRF_TRUSTED_ORIGINS"] = f"https://127.0.0.1:{https_port},https://localhost:{https_port}"
     env["SITE_URL"] = f"https://127.0.0.1:{https_port}"
     stack = Stack(ROOT, env=env, run_dir=run_dir, http_port=http_port, https_port=https_port)
+    missing = [tool for tool in ("nginx", "openssl", "psql", "createdb") if not shutil.which(tool)]
+    if missing:
+        print(f"make stack needs {', '.join(missing)}: apt-get install nginx openssl "
+              "postgresql-client", file=sys.stderr)  # fmt: skip
+        return 1
     try:
+        stack.procs["mail"] = subprocess.Popen(
+            [sys.executable, "-m", "bench.smtp_sink", str(MAIL_PORT), str(run_dir / "mail.log")],
+            cwd=ROOT, start_new_session=True,
+        )  # fmt: skip
         _create_database(env["DATABASE_URL"])
         stack.setup()
         subprocess.run(
@@ -317,7 +338,7 @@ def main() -> int:
             f"\nThe site is on {stack.url}/ (self-signed certificate: accept it once) through"
             f" nginx, with gunicorn, a worker and beat; {gateway}. Logs in {run_dir}/."
             " Ctrl-C stops it.\n"
-            f"An organizer account: DATABASE_URL={env['DATABASE_URL']} "
+            f"An organizer account: DEBUG=1 DATABASE_URL={env['DATABASE_URL']} "
             ".venv/bin/python manage.py createsuperuser",
             flush=True,
         )
@@ -326,8 +347,10 @@ def main() -> int:
         print("A process stopped; see its log in .stack/. Stopping the rest.", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
+        print("\nStopping nginx, gunicorn, the worker and beat.", flush=True)
         return 0
     finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the clean-up
         stack.stop()
 
 

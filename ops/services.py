@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
 from django.utils import timezone
 
 from .models import Beat, Heartbeat
@@ -21,7 +21,8 @@ BACKUP_LATE_AFTER = timedelta(hours=26)
 def heartbeat_record(*, name: Beat | str, detail: str = "") -> None:
     """Record that `name` ran just now. Never raises: a heartbeat must not break the process."""
     try:
-        close_old_connections()  # beat and workers hold connections for days
+        if not connection.in_atomic_block:
+            close_old_connections()  # beat holds its connection for days: drop a dead one first
         Heartbeat.objects.update_or_create(
             name=str(name), defaults={"at": timezone.now(), "detail": detail[:300]}
         )

@@ -1,9 +1,10 @@
 """The recipe brought up as a user deploys it (docs/deploy.md), for the `deploy` tests.
 
-One stack per session: the repository copied to a fresh folder (as `git clone` would give it), a
-fresh virtual environment, the folder's `.env`, docs/deploy.md's "Set up the application:"
-commands run literally, then nginx (deploy/nginx/fund.conf), gunicorn, a worker and beat started
-from deploy/systemd/ by `deploy.stack.Stack`, which changes only ports and the folder. PostgreSQL
+One stack for the module, stopped when its tests are done: the repository copied to a fresh folder
+(as `git clone` would give it), a fresh virtual environment, the folder's `.env`, docs/deploy.md's
+"Set up the application:" commands run literally, then nginx (deploy/nginx/fund.conf), gunicorn,
+a worker and beat started from deploy/systemd/ by `deploy.stack.Stack`, which changes only ports
+and the folder. PostgreSQL
 is the shared server (a `deploy_` database of its own); Redis is a private redis-server on its own
 port, so the outage test can stop it. Payments go to the Stripe fake in this process.
 
@@ -37,7 +38,8 @@ from .http import Client
 # aiosmtpd logs every SMTP command at INFO.
 logging.getLogger("mail.log").setLevel(logging.WARNING)
 
-DATABASE = "deploy_stack"
+# Its own database per run, so two runs on one machine never drop each other's.
+DATABASE = f"deploy_stack_{os.getpid()}"
 WEBHOOK_SECRET = "whsec_test_primary"
 EXPORT_ROWS = 1_000_000
 ORGANIZER_PASSWORD = "correct horse battery staple 42"
@@ -182,7 +184,7 @@ counters_rebuild(campaign=campaign)
 """
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployed]:
     _require("nginx", "redis-server", "redis-cli", "openssl")
     base = tmp_path_factory.mktemp("deploy")

@@ -1,0 +1,95 @@
+"""The deploy recipe's files agree with each other and with the code: every setting the code reads
+is documented, the systemd units start from /srv/fund, nginx proxies to the address gunicorn binds,
+and docs/deploy.md holds the setup block the deploy tests run (tests/deploy/)."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from pathlib import Path
+
+from deploy.stack import SERVER_FOLDER, setup_commands, unit_setting
+
+ROOT = Path(__file__).resolve().parent.parent
+UNITS = ROOT / "deploy" / "systemd"
+
+
+def variables_read() -> set[str]:
+    """Every environment variable settings.py and gunicorn.conf.py read."""
+    text = (ROOT / "config" / "settings.py").read_text() + (ROOT / "gunicorn.conf.py").read_text()
+    names = set(re.findall(r'\benv(?:\.\w+)?\(\s*"([A-Z][A-Z0-9_]+)"', text))
+    names |= set(re.findall(r'_env_or_fail\(\s*env\.\w+,\s*"([A-Z][A-Z0-9_]+)"', text))
+    names |= set(re.findall(r'os\.environ(?:\.get)?[\[(]\s*"([A-Z][A-Z0-9_]+)"', text))
+    return names
+
+
+def test_the_variables_are_found():
+    assert {
+        "SECRET_KEY",
+        "TRUSTED_PROXY_COUNT",
+        "STATIC_ROOT",
+        "WEB_CONCURRENCY",
+    } <= variables_read()
+
+
+def test_the_readme_table_lists_every_variable():
+    table = "\n".join(
+        line for line in (ROOT / "README.md").read_text().splitlines() if line.startswith("| `")
+    )
+    missing = sorted(name for name in variables_read() if f"`{name}`" not in table)
+    assert missing == [], f"README.md's settings table lacks {missing}"
+
+
+def test_env_example_lists_every_variable():
+    text = (ROOT / ".env.example").read_text()
+    listed = set(re.findall(r"^#? ?([A-Z][A-Z0-9_]+)=", text, re.M))
+    missing = sorted(variables_read() - listed)
+    assert missing == [], f".env.example lacks {missing}"
+
+
+def test_the_services_run_from_the_app_folder():
+    for name in ("fund-web", "fund-worker", "fund-beat", "fund-backup"):
+        unit = UNITS / f"{name}.service"
+        assert unit_setting(unit, "WorkingDirectory") == SERVER_FOLDER
+        assert unit_setting(unit, "EnvironmentFile") == f"{SERVER_FOLDER}/.env"
+        assert shlex.split(unit_setting(unit, "ExecStart"))[0].startswith(f"{SERVER_FOLDER}/")
+
+
+def test_beat_is_its_own_single_service_and_no_worker_runs_it():
+    beat = shlex.split(unit_setting(UNITS / "fund-beat.service", "ExecStart"))
+    worker = shlex.split(unit_setting(UNITS / "fund-worker.service", "ExecStart"))
+    assert beat[1:4] == ["-A", "config", "beat"]
+    assert "worker" in worker and "-B" not in worker and "--beat" not in worker
+
+
+def test_nginx_proxies_to_the_address_gunicorn_binds():
+    web = shlex.split(unit_setting(UNITS / "fund-web.service", "ExecStart"))
+    assert web[web.index("--config") + 1] == f"{SERVER_FOLDER}/gunicorn.conf.py"
+    bind = web[web.index("--bind") + 1]
+    site = (ROOT / "deploy" / "nginx" / "fund.conf").read_text()
+    assert re.search(rf"upstream fund_web \{{\s*server {re.escape(bind)};", site)
+    # The headers the app trusts are set by nginx, never passed on from the client.
+    for header in ("X-Forwarded-For $remote_addr", "X-Forwarded-Proto https", 'Forwarded ""'):
+        assert f"proxy_set_header {header};" in site
+    assert f"alias {SERVER_FOLDER}/staticfiles/;" in site
+
+
+def test_the_setup_block_installs_from_the_lock_and_compiles_french():
+    block = setup_commands()
+    assert "pip install --require-hashes --no-deps -r requirements.lock" in block
+    assert "manage.py migrate" in block and "manage.py collectstatic --noinput" in block
+    assert "pybabel compile" in block
+    text = (ROOT / "docs" / "deploy.md").read_text()
+    assert text.count("Set up the application:") == 1
+
+
+def test_the_lock_pins_every_requirement_with_hashes():
+    lock = (ROOT / "requirements.lock").read_text()
+    pins = dict(re.findall(r"^([A-Za-z0-9_.\-]+)==([^\s\\]+)", lock, re.M))
+    lowered = {name.lower().replace("_", "-"): version for name, version in pins.items()}
+    for line in (ROOT / "requirements.txt").read_text().splitlines():
+        name, version = re.split(r"==", line.split("#")[0].strip())
+        name = re.sub(r"\[.*\]", "", name).lower().replace("_", "-")
+        assert lowered.get(name) == version, f"{name}=={version} not in requirements.lock"
+    hashed = re.findall(r"^[A-Za-z0-9_.\-]+==\S+ \\\n\s+--hash=sha256:[0-9a-f]{64}", lock, re.M)
+    assert len(hashed) == len(pins)  # every pinned package carries its hashes
