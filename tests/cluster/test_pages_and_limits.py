@@ -99,10 +99,16 @@ def test_one_members_attempts_are_limited_across_both_web_hosts(cluster, cluster
     statuses = [post_donation(member, cluster, campaign.slug, form)[0] for _ in range(limit + 4)]
 
     reached = len(cluster.fake.requests_to("POST", "/v1/checkout/sessions")) - sessions_before
-    by_host = {host: served(cluster, host, path) for host in ("web1", "web2")}
+
+    # gunicorn writes an access-log line just after its response: give the last one a moment.
+    def by_host() -> dict[str, int]:
+        return {host: served(cluster, host, path) for host in ("web1", "web2")}
+
+    wait_until(lambda: sum(by_host().values()) >= len(statuses), timeout=5, what="access logs")
+    served_by = by_host()
     cluster.log(f"rate limit {settings.DONATION_RATE_LIMIT}: {len(statuses)} attempts through lb "
-                f"-> {statuses}; served by {by_host}; {reached} reached Stripe")  # fmt: skip
+                f"-> {statuses}; served by {served_by}; {reached} reached Stripe")  # fmt: skip
     assert statuses == [303] * limit + [429] * 4
     assert reached == limit
-    assert all(by_host.values()), by_host  # both hosts took attempts, and counted them together
-    assert sum(by_host.values()) == limit + 4
+    assert all(served_by.values()), served_by  # both hosts took attempts, and counted them together
+    assert sum(served_by.values()) == limit + 4
