@@ -69,7 +69,9 @@ def test_deep_names_a_stale_worker_and_beat(client, settings, monkeypatch):
     assert body["last_seen"]["worker"] == old.isoformat()
 
 
-def test_deep_names_a_broken_cache(client, monkeypatch):
+def test_deep_names_a_broken_cache(client, monkeypatch, settings):
+    settings.CELERY_BROKER_URL = ""  # in-process tasks: no broker, worker or beat to report
+
     def broken(*args, **kwargs):
         raise ConnectionError("redis down")
 

@@ -4,8 +4,11 @@ and docs/deploy.md holds the setup block the deploy tests run (tests/deploy/).""
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
+import subprocess
+import sys
 from pathlib import Path
 
 from deploy.stack import SERVER_FOLDER, setup_commands, unit_setting
@@ -93,3 +96,31 @@ def test_the_lock_pins_every_requirement_with_hashes():
         assert lowered.get(name) == version, f"{name}=={version} not in requirements.lock"
     hashed = re.findall(r"^[A-Za-z0-9_.\-]+==\S+ \\\n\s+--hash=sha256:[0-9a-f]{64}", lock, re.M)
     assert len(hashed) == len(pins)  # every pinned package carries its hashes
+
+
+SETUP = "import django; django.setup(); from django.conf import settings as s"
+
+
+def _settings_probe(code: str, **env: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if k != "RATELIMIT_IP_META_KEY"}
+    return subprocess.run(
+        [sys.executable, "-c", f"{SETUP}; {code}"],
+        cwd=ROOT, env={**clean, "TESTING": "1", "DJANGO_SETTINGS_MODULE": "config.settings", **env},
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+
+
+def test_static_root_comes_from_the_environment(tmp_path):
+    result = _settings_probe("print(s.STATIC_ROOT)", STATIC_ROOT=str(tmp_path / "static"))
+    assert result.stdout.strip() == str(tmp_path / "static"), result.stderr
+
+
+def test_the_old_proxy_header_setting_is_refused_with_what_replaces_it():
+    result = _settings_probe("print(1)", RATELIMIT_IP_META_KEY="HTTP_X_FORWARDED_FOR")
+    assert result.returncode != 0
+    assert "RATELIMIT_IP_META_KEY is no longer read: set TRUSTED_PROXY_COUNT" in result.stderr
+
+
+def test_a_bad_proxy_network_is_refused():
+    result = _settings_probe("print(1)", TRUSTED_PROXY_COUNT="1", TRUSTED_PROXIES="10.0.0.0/33")
+    assert result.returncode != 0 and "TRUSTED_PROXIES is invalid" in result.stderr

@@ -204,7 +204,8 @@ def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployed]:
         redis.start()
         _copy_checkout(folder)
         # Step 2 of docs/deploy.md: a virtual environment of its own (its Python, not uv's here).
-        python = Path(sys.base_prefix) / "bin" / "python3"
+        version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+        python = Path(sys.base_prefix) / "bin" / version
         subprocess.run([str(python), "-m", "venv", str(folder / ".venv")], check=True)
         origin = f"https://127.0.0.1:{stack.https_port}"
         settings = {
