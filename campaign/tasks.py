@@ -9,6 +9,7 @@ from campaign import emails, services
 from campaign.models import Subscriber, SubscriberState
 from core import jobs
 from core.jobs import RetryingTask
+from core.locks import once_per_beat_tick
 
 MINUTE_RETRIES = (60, 60, 60, 60, 60)
 
@@ -38,6 +39,7 @@ def update_send_batch(
 
 
 @shared_task(acks_late=True)
+@once_per_beat_tick
 def updates_sweep() -> int:
     """Every minute: start the emails of scheduled updates whose time has come; report deliveries
     a stopped worker left half-done."""

@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "axes",
     "django_ratelimit",
     "djmoney",
+    "core",
     "audit",
     "ops",
     "campaign",

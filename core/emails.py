@@ -38,5 +38,12 @@ def email_message(
     return message
 
 
-def email_send(name: str, context: Context, *, to: str, language: str) -> None:
-    email_message(name, context, to=to, language=language).send()
+def email_send(
+    name: str,
+    context: Context,
+    *,
+    to: str,
+    language: str,
+    headers: dict[str, str] | None = None,
+) -> None:
+    email_message(name, context, to=to, language=language, headers=headers).send()

@@ -3,6 +3,8 @@ link, a payment to finish, a decline, a release (templates/emails/pledge-<kind>-
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from django.conf import settings
 from django.urls import reverse
 
@@ -22,7 +24,10 @@ def receipt_send(donation: Donation) -> None:
             + reverse("donations:thanks", kwargs={"public_id": donation.public_id}),
         }
 
-    email_send("receipt", context, to=donation.email, language=donation.language)
+    # One Message-ID per receipt: a copy re-sent after a worker died between the mail server's
+    # acceptance and the commit is the same message, which mail services show once.
+    headers = {"Message-ID": f"<receipt.{donation.public_id}@{_mail_domain()}>"}
+    email_send("receipt", context, to=donation.email, language=donation.language, headers=headers)
 
 
 def pledge_links(pledge: Pledge) -> dict[str, str]:
@@ -50,3 +55,7 @@ def pledge_send(pledge: Pledge, kind: str) -> None:
         }
 
     email_send(f"pledge-{kind}", context, to=pledge.email, language=pledge.language)
+
+
+def _mail_domain() -> str:
+    return urlsplit(settings.SITE_URL).hostname or "localhost"

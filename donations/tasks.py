@@ -15,6 +15,7 @@ from django.utils import timezone
 from campaign.models import StageState
 from core import jobs
 from core.jobs import RetryingTask
+from core.locks import once_per_beat_tick
 from donations import emails, gateway
 from donations.models import EventStatus, Pledge, PledgeState
 from donations.services import (
@@ -93,18 +94,21 @@ def submit_refund(self: RetryingTask, refund_id: int) -> str:
 
 
 @shared_task(acks_late=True)
+@once_per_beat_tick
 def sweep_unprocessed_events(older_than_seconds: int = 60) -> int:
     """Process events whose task was lost (broker down at enqueue time, worker killed)."""
     return recovery.events_sweep(older_than_seconds=older_than_seconds)
 
 
 @shared_task(acks_late=True)
+@once_per_beat_tick
 def sweep_lost_work(older_than_seconds: int = recovery.WORK_STALE_SECONDS) -> dict[str, int]:
     """Queue again receipts, refunds, surplus shares and fees whose enqueue failed."""
     return recovery.work_sweep(older_than_seconds=older_than_seconds)
 
 
 @shared_task(acks_late=True)
+@once_per_beat_tick
 def reconcile_stripe(lookback_hours: int = 72) -> dict[str, int]:
     """Ask Stripe for what the webhooks may have missed, and expire abandoned checkouts."""
     return recovery.reconcile(lookback_seconds=lookback_hours * 3600).as_dict()
@@ -156,6 +160,7 @@ def send_pledge_email(self: RetryingTask, pledge_id: int, kind: str) -> bool:
 
 
 @shared_task(acks_late=True)
+@once_per_beat_tick
 def pledges_sweep() -> dict[str, int]:
     """Periodic: missed all-or-nothing deadlines, charges whose task was lost, unreleased cards."""
     released = stages.deadlines_check()
