@@ -1,4 +1,5 @@
-"""The deployed site on six hosts: db, web1, web2, lb, work1, work2 (see docs/deploy.md, "Growing past one machine").
+"""The deployed site on six hosts: db, web1, web2, lb, work1, work2 (docs/deploy.md, "Growing past
+one machine").
 
 `Cluster` starts each service the way the recipe does (the nginx site file, gunicorn with
 `gunicorn.conf.py`, the worker and beat units' `ExecStart=`), with production settings (no DEBUG, no
@@ -236,7 +237,7 @@ class Cluster:
             f"listen_addresses = '{self.db.address}'\nport = 5432\n"
             f"unix_socket_directories = '{pg}'\nfsync = off\nsynchronous_commit = off\n"
             "full_page_writes = off\nmax_connections = 200\nshared_buffers = 64MB\n"
-            # As docs/deploy.md, "Growing past one machine" advises: a host that drops off the network mid-transaction
+            # As docs/deploy.md advises: a host that drops off the network mid-transaction
             # has its connection closed, and its row locks freed, within about a minute.
             "tcp_keepalives_idle = 30\ntcp_keepalives_interval = 10\ntcp_keepalives_count = 3\n"
         )
