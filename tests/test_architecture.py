@@ -122,3 +122,13 @@ def test_no_module_over_the_size_limit():
         and (length := len(path.read_text().splitlines())) > MAX_LINES
     }
     assert too_long == {}, f"split these along their sections (limit {MAX_LINES} lines)"
+
+
+def test_only_the_gateway_reads_stripe_payloads():
+    # Services receive typed facts (donations/gateway/types.py); Stripe's shapes stay in events.py.
+    readers = sorted(
+        str(path.relative_to(ROOT))
+        for path in _modules().values()
+        if '["data"]["object"]' in path.read_text()
+    )
+    assert readers == ["donations/gateway/events.py"]

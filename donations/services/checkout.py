@@ -177,7 +177,7 @@ def _flagged_payment(donation: Donation) -> gateway.CheckoutResult | None:
     )
     if event is None:
         return None
-    return gateway.checkout_result_from(event.payload["data"]["object"])
+    return gateway.events.checkout_session(event.payload)
 
 
 @transaction.atomic
