@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 
 import pytest
-from django.core.cache import cache
 from django.test import Client
 
 from donations.models import Donation
@@ -14,15 +13,6 @@ from donations.models import Donation
 pytestmark = pytest.mark.django_db
 
 CHECKOUTS = "/v1/checkout/sessions"
-
-
-@pytest.fixture
-def limits_on(settings):
-    settings.RATELIMIT_ENABLE = True
-    settings.DONATION_RATE_LIMIT = "5/10m"
-    cache.clear()
-    yield
-    cache.clear()
 
 
 def _attempt(client: Client, campaign, amount: str = "5", **extra: str):

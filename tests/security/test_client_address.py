@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 from django.core import checks
-from django.core.cache import cache
 from django.test import Client, RequestFactory
 from django_redis.exceptions import ConnectionInterrupted
 
@@ -80,15 +79,6 @@ def test_another_header_can_be_named(proxied, settings):
 def test_a_unix_socket_peer_is_a_local_proxy(proxied):
     assert _ip("", "203.0.113.9") == "203.0.113.9"
     assert _ip("", None) == UNKNOWN
-
-
-@pytest.fixture
-def limits_on(settings):
-    settings.RATELIMIT_ENABLE = True
-    settings.DONATION_RATE_LIMIT = "5/10m"
-    cache.clear()
-    yield
-    cache.clear()
 
 
 def _attempt(campaign, **extra: Any):
