@@ -17,6 +17,7 @@ from django.test import Client
 from campaign.models import Campaign
 from config.celery import app as celery_app
 from testing.stripe_fake import StripeFake
+from tests.support import stripe_contract
 from tests.support.factories import CampaignFactory, UserFactory
 from tests.support.webhooks import WEBHOOK_SECRET
 
@@ -41,6 +42,17 @@ def _tasks_in_process(request: pytest.FixtureRequest) -> Iterator[None]:
     celery_app.conf.task_always_eager = eager
     yield
     celery_app.conf.task_always_eager = previous
+
+
+@pytest.fixture(autouse=True)
+def _stripe_contract(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A request the Stripe fake refused fails the test (tests/support/stripe_contract.py)."""
+    start = len(stripe_contract.REJECTIONS)
+    yield
+    stripe_contract.hold_to_contract(
+        stripe_contract.rejections_since(start),
+        expected=stripe_contract.MARKER in request.keywords,
+    )
 
 
 @pytest.fixture(autouse=True)

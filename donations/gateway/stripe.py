@@ -11,6 +11,7 @@ The only module that imports `stripe`. `gateway.demo` is the same interface with
 from __future__ import annotations
 
 import json
+import logging
 from functools import lru_cache
 from typing import Any
 
@@ -20,15 +21,19 @@ from djmoney.money import Money
 
 from core.money import CURRENCY, cents_to_money, money_to_cents
 from donations.gateway.events import checkout_result_from
+from donations.gateway.keys import idempotency_key
 from donations.gateway.types import (
     ChargeFee,
     CheckoutRedirect,
     CheckoutResult,
     GatewayError,
+    GatewayRefused,
     OffSessionCharge,
     SetupResult,
     SignatureError,
 )
+
+logger = logging.getLogger(__name__)
 
 CHANNEL = "stripe"
 # Payments and refunds settle when Stripe says so, by webhook.
@@ -57,11 +62,30 @@ def client() -> stripe.StripeClient:
     )
 
 
+# What Stripe answers to a request it will not start: retrying the same request cannot help.
+REFUSALS = (
+    stripe.InvalidRequestError,
+    stripe.AuthenticationError,
+    stripe.PermissionError,
+    stripe.IdempotencyError,
+)
+# An off-session charge refused for one of these names the pledger's card, not our request.
+CARD_PARAMS = ("payment_method", "customer")
+
+
+def _gateway_error(error: stripe.StripeError) -> GatewayError:
+    message = str(error.user_message or error) or type(error).__name__
+    if isinstance(error, REFUSALS):
+        logger.error("Stripe refused a request: %s", message)
+        return GatewayRefused(message)
+    return GatewayError(message)
+
+
 def _call(func: Any, *args: Any, **kwargs: Any) -> Any:
     try:
         return func(*args, **kwargs)
     except stripe.StripeError as error:
-        raise GatewayError(str(error.user_message or error) or type(error).__name__) from error
+        raise _gateway_error(error) from error
 
 
 def checkout_session_create(
@@ -75,7 +99,8 @@ def checkout_session_create(
     cancel_url: str,
     locale: str = "auto",
 ) -> CheckoutRedirect:
-    """Open a Checkout Session for one donation; retries reuse the same idempotency key."""
+    """Open a Checkout Session for one donation; a retry of the same request reuses its
+    idempotency key (`keys.idempotency_key`)."""
     params: dict[str, Any] = {
         "mode": "payment",
         "line_items": [
@@ -103,7 +128,7 @@ def checkout_session_create(
     session = _call(
         client().v1.checkout.sessions.create,
         params,
-        {"idempotency_key": f"checkout-{donation_ref}"},
+        {"idempotency_key": idempotency_key(f"checkout-{donation_ref}", params)},
     )
     return CheckoutRedirect(session_id=session.id, url=session.url)
 
@@ -191,23 +216,25 @@ def setup_session_create(
     cancel_url: str,
     locale: str = "auto",
 ) -> CheckoutRedirect:
-    """Checkout in setup mode: the card is saved for a later off-session charge, nothing is paid."""
+    """Checkout in setup mode: the card is saved for a later off-session charge, nothing is paid.
+    Cards only (`payment_method_types` is gone since 2026-09-30.endive): no redirect later."""
     metadata = {"pledge": pledge_ref, "campaign": campaign_slug}
+    params: dict[str, Any] = {
+        "mode": "setup",
+        "currency": CURRENCY.lower(),
+        "customer": customer_id,
+        "allowed_payment_method_types": ["card"],
+        "client_reference_id": pledge_ref,
+        "metadata": metadata,
+        "setup_intent_data": {"metadata": metadata},
+        "success_url": success_url,
+        "cancel_url": cancel_url,
+        "locale": locale,
+    }
     session = _call(
         client().v1.checkout.sessions.create,
-        {
-            "mode": "setup",
-            "currency": CURRENCY.lower(),
-            "customer": customer_id,
-            "payment_method_types": ["card"],
-            "client_reference_id": pledge_ref,
-            "metadata": metadata,
-            "setup_intent_data": {"metadata": metadata},
-            "success_url": success_url,
-            "cancel_url": cancel_url,
-            "locale": locale,
-        },
-        {"idempotency_key": f"pledge-setup-{pledge_ref}"},
+        params,
+        {"idempotency_key": idempotency_key(f"pledge-setup-{pledge_ref}", params)},
     )
     return CheckoutRedirect(session_id=session.id, url=session.url)
 
@@ -267,6 +294,8 @@ def payment_intent_off_session(
                 "payment_method": payment_method_id,
                 "off_session": True,
                 "confirm": True,
+                # Nobody can follow a redirect (Stripe wants this or `return_url` to confirm now).
+                "automatic_payment_methods": {"enabled": True, "allow_redirects": "never"},
                 "metadata": metadata,
             },
             {"idempotency_key": f"pledge-charge-{pledge_ref}"},
@@ -281,12 +310,15 @@ def payment_intent_off_session(
             status=status, payment_intent_id=intent_id, message=str(error.user_message or error)
         )
     except stripe.InvalidRequestError as error:
-        # A detached or unusable payment method: retrying the same request cannot succeed.
+        if error.param not in CARD_PARAMS:
+            raise _gateway_error(error) from error  # our request, not the pledger's card
+        # The saved card or its customer is gone (detached, deleted): retrying cannot succeed,
+        # the pledger pays another way.
         return OffSessionCharge(
             status="declined", payment_intent_id="", message=str(error.user_message or error)
         )
     except stripe.StripeError as error:
-        raise GatewayError(str(error.user_message or error) or type(error).__name__) from error
+        raise _gateway_error(error) from error
     status = str(intent.status)
     if status in ("requires_action", "requires_confirmation"):
         status = "authentication_required"  # the bank wants the cardholder present

@@ -11,6 +11,12 @@ class GatewayError(Exception):
     """Stripe could not be reached or refused the request; nothing was charged."""
 
 
+class GatewayRefused(GatewayError):
+    """Stripe refused the request itself (a parameter, the API key or version, a reused
+    idempotency key): our bug or our configuration, never the donor's card. Nothing was charged,
+    and the same request will be refused again until the code or the settings are fixed."""
+
+
 class SignatureError(Exception):
     """A webhook payload whose signature does not verify."""
 
@@ -52,7 +58,8 @@ class OffSessionCharge:
 
     `status`: "succeeded" (or "processing"), "authentication_required" (the bank wants the
     cardholder: SCA), or "declined" (card declined, expired, detached...). Network failures and
-    Stripe's own errors raise `GatewayError` instead: those are retried with the same key.
+    Stripe's own errors raise `GatewayError` instead: those are retried with the same key. A
+    request Stripe refuses for its form raises `GatewayRefused`: it is never a decline.
     """
 
     status: str

@@ -224,14 +224,23 @@ def pledge_charge(*, pledge_id: int) -> Pledge:
         pledge.save()
     donation = pledge.donation
     assert donation is not None
-    outcome = gateway.payment_intent_off_session(
-        pledge_ref=str(pledge.public_id),
-        donation_ref=str(donation.public_id),
-        campaign_slug=pledge.stage.campaign.slug,
-        amount=pledge.amount,
-        customer_id=pledge.customer_id,
-        payment_method_id=pledge.payment_method_id,
-    )
+    try:
+        outcome = gateway.payment_intent_off_session(
+            pledge_ref=str(pledge.public_id),
+            donation_ref=str(donation.public_id),
+            campaign_slug=pledge.stage.campaign.slug,
+            amount=pledge.amount,
+            customer_id=pledge.customer_id,
+            payment_method_id=pledge.payment_method_id,
+        )
+    except gateway.GatewayRefused as error:
+        # Stripe refused our request, not the card: the pledge stays `charging` (retried, swept,
+        # shown to the organizer) instead of telling the pledger their card was declined.
+        logger.error("Pledge %s: Stripe refused the charge request: %s", pledge.public_id, error)
+        Pledge.objects.filter(pk=pledge_id, state=PledgeState.CHARGING).update(
+            last_error=f"Stripe refused the request (not a decline): {error}"[:500]
+        )
+        raise
     return pledge_charge_record(pledge_id=pledge_id, outcome=outcome)
 
 

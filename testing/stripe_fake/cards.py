@@ -170,7 +170,11 @@ class SavedCardsMixin:
     def _intent_create(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         pm = self.payment_methods.get(str(params.get("payment_method")))
         if pm is None:
-            return 400, _invalid("No such PaymentMethod.", code="resource_missing")
+            return 400, _invalid(
+                f"No such PaymentMethod: '{params.get('payment_method')}'",
+                param="payment_method",
+                code="resource_missing",
+            )
         if pm.get("customer") != params.get("customer"):
             return 400, _invalid(
                 "The provided PaymentMethod was previously used with a PaymentIntent without "

@@ -72,7 +72,13 @@ class PaymentsMixin:
         if m and method == "GET":
             return self._payment_intent(m.group(1), list(params.get("expand") or []))
         m = re.fullmatch(r"/v1/balance_transactions/([\w-]+)", path)
-        if m and method == "GET" and m.group(1) in self.balance_transactions:
+        if m and method == "GET":
+            if m.group(1) not in self.balance_transactions:
+                return 404, error(
+                    "invalid_request_error",
+                    f"No such balance transaction: '{m.group(1)}'",
+                    code="resource_missing",
+                )
             return 200, self.balance_transactions[m.group(1)]
         return None
 

@@ -13,18 +13,50 @@ from __future__ import annotations
 
 import itertools
 import json
+import logging
+import re
 import threading
 import time
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from testing.stripe_fake import contract
 from testing.stripe_fake.cards import SavedCardsMixin
 from testing.stripe_fake.checkout import CheckoutMixin
 from testing.stripe_fake.payments import PaymentsMixin
 from testing.stripe_fake.wire import created_since, error, page_of, unflatten
 
 API_VERSION = "2026-10-28.endive"
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """A request Stripe would have refused for its form: our bug, not a payment outcome."""
+
+    method: str
+    path: str
+    status: int
+    param: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Answered:
+    """The first answer to an idempotency key, replayed to the same request."""
+
+    method: str
+    path: str
+    params: dict[str, Any]
+    status: int
+    body: dict[str, Any]
+
+
+# Every rejection by every fake in this process, in order: the pytest check reads its growth.
+REJECTIONS: list[Rejection] = []
 
 
 class StripeFake(SavedCardsMixin, CheckoutMixin, PaymentsMixin):
@@ -58,7 +90,8 @@ class StripeFake(SavedCardsMixin, CheckoutMixin, PaymentsMixin):
             self.refunds: dict[str, dict[str, Any]] = {}
             self.balance_transactions: dict[str, dict[str, Any]] = {}
             self.events: list[dict[str, Any]] = []
-            self.idempotent: dict[str, tuple[int, dict[str, Any]]] = {}
+            self.idempotent: dict[str, Answered] = {}
+            self.rejections: list[Rejection] = []
             self.failures: list[tuple[int, str]] = []  # (status, error type) for the next calls
             self.delay_seconds = 0.0
             self.cards_reset()
@@ -95,19 +128,79 @@ class StripeFake(SavedCardsMixin, CheckoutMixin, PaymentsMixin):
     # --- the API ------------------------------------------------------------------------
     def handle(
         self, method: str, path: str, params: dict[str, Any], headers: dict[str, str]
-    ) -> tuple[int, dict[str, Any]]:
+    ) -> tuple[int, dict[str, Any], dict[str, str]]:
+        """Stripe's answer to one request: (status, body, extra response headers)."""
+        version = headers.get("stripe-version") or API_VERSION
+        echo = {"Stripe-Version": version}
         if not headers.get("authorization", "").startswith("Bearer sk_"):
-            return 401, error("invalid_request_error", "Invalid API Key provided.")
+            return 401, error("invalid_request_error", "Invalid API Key provided."), echo
+        violation = self._contract(method, path, params, version)
+        if violation is not None:
+            status, body = violation
+            self._reject(method, path, status, body)
+            return status, body, echo
         key = headers.get("idempotency-key")
         if method == "POST" and key and key in self.idempotent:
-            return self.idempotent[key]
+            first = self.idempotent[key]
+            if (first.method, first.path) != (method, path):
+                body = error(
+                    "idempotency_error",
+                    "Keys for idempotent requests can only be used for the same endpoint they "
+                    f"were first used for ('{first.method} {first.path}' vs '{method} {path}'). "
+                    f"Try using a key other than '{key}' if you meant to execute a different "
+                    "request.",
+                )
+                self._reject(method, path, 400, body)
+                return 400, body, echo
+            if first.params != params:
+                body = error(
+                    "idempotency_error",
+                    "Keys for idempotent requests can only be used with the same parameters they "
+                    f"were first used with. Try using a key other than '{key}' if you meant to "
+                    "execute a different request.",
+                )
+                self._reject(method, path, 400, body)
+                return 400, body, echo
+            return first.status, first.body, {**echo, "Idempotent-Replayed": "true"}
         if self.failures:
             status, kind = self.failures.pop(0)
-            return status, error(kind, "Simulated failure.")
-        result = self._route(method, path, params)
-        if method == "POST" and key and result[0] < 500:
-            self.idempotent[key] = result
-        return result
+            return status, error(kind, "Simulated failure."), echo
+        status, body = self._route(method, path, params)
+        if method == "POST" and key and status < 500:
+            replay = json.loads(json.dumps(body))  # as first answered, whatever happens later
+            self.idempotent[key] = Answered(method, path, params, status, replay)
+        return status, body, echo
+
+    def _contract(
+        self, method: str, path: str, params: dict[str, Any], version: str
+    ) -> tuple[int, dict[str, Any]] | None:
+        """Stripe's refusal of a request it would not even start, or None."""
+        if version != API_VERSION:
+            # Stripe knows many versions; this fake answers only the one the SDK is pinned to.
+            known = re.fullmatch(r"\d{4}-\d{2}-\d{2}(\.[a-z]+)?", version)
+            note = "" if not known else f" (the Stripe fake speaks only {API_VERSION})"
+            message = f"Invalid Stripe API version: {version}{note}"
+            return 400, error("invalid_request_error", message)
+        params_name = contract.endpoint_for(method, path)
+        if params_name is None:
+            return 404, error(
+                "invalid_request_error", f"Unrecognized request URL ({method}: {path}).",
+                doc_url="https://docs.stripe.com/api",
+            )  # fmt: skip
+        found = contract.check(params_name, params)
+        return None if found is None else (400, found.envelope())
+
+    def _reject(self, method: str, path: str, status: int, body: dict[str, Any]) -> None:
+        """Note a request Stripe would refuse: `tests/support/stripe_contract.py` fails the test
+        that made it unless the test expects it."""
+        details = body["error"]
+        rejection = Rejection(
+            method, path, status, str(details.get("param") or ""), str(details["message"])
+        )
+        with self.lock:
+            self.rejections.append(rejection)
+            REJECTIONS.append(rejection)
+        logger.warning("Stripe fake rejected %s %s: %s", method, path, rejection.message)
 
     def _route(self, method: str, path: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         for route in (self.cards_route, self.checkout_route, self.payments_route):
@@ -123,7 +216,8 @@ class StripeFake(SavedCardsMixin, CheckoutMixin, PaymentsMixin):
                 events = [e for e in events if e["type"] in wanted]
             events = created_since(events, params)
             return 200, page_of("/v1/events", events, params)
-        return 404, error("invalid_request_error", f"Unrecognized request URL ({method}: {path}).")
+        # In `contract.ENDPOINTS` but handled by no mixin: the fake's own gap.
+        return 500, error("api_error", f"The Stripe fake has no handler for {method} {path}.")
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         fake = self
@@ -156,13 +250,14 @@ class StripeFake(SavedCardsMixin, CheckoutMixin, PaymentsMixin):
                     )
                 if fake.delay_seconds:
                     time.sleep(fake.delay_seconds)
-                status, payload = fake.handle(method, split.path, params, headers)
+                status, payload, extra = fake.handle(method, split.path, params, headers)
                 data = json.dumps(payload).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 self.send_header("Request-Id", f"req_{next(fake.counter)}")
-                self.send_header("Stripe-Version", API_VERSION)
+                for name, value in extra.items():
+                    self.send_header(name, value)
                 self.end_headers()
                 self.wfile.write(data)
 

@@ -82,7 +82,9 @@ def test_pledge_saves_the_card_in_setup_mode_and_charges_nothing(
     assert params["customer"] == pledge.customer_id
     assert params["client_reference_id"] == str(pledge.public_id)
     assert params["setup_intent_data"]["metadata"]["pledge"] == str(pledge.public_id)
-    assert setup["headers"]["idempotency-key"] == f"pledge-setup-{pledge.public_id}"
+    assert params["allowed_payment_method_types"] == ["card"]
+    assert "payment_method_types" not in params  # removed in 2026-09-30.endive
+    assert setup["headers"]["idempotency-key"].startswith(f"pledge-setup-{pledge.public_id}-")
     assert pledge.state == PledgeState.PLEDGED
     assert pledge.amount == cad("50.00")
     assert pledge.payment_method_id.startswith("pm_test_")
