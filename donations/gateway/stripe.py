@@ -135,7 +135,7 @@ def checkout_session_create(
 
 def checkout_session_retrieve(*, session_id: str) -> CheckoutResult:
     session = _call(client().v1.checkout.sessions.retrieve, session_id)
-    return checkout_result_from(session.to_dict())
+    return checkout_result_from(session.to_dict(for_json=True))
 
 
 def events_list(*, types: list[str], created_after: int, limit: int = 2000) -> list[dict[str, Any]]:
@@ -266,7 +266,7 @@ def setup_session_retrieve(*, session_id: str) -> SetupResult:
     session = _call(
         client().v1.checkout.sessions.retrieve, session_id, {"expand": ["setup_intent"]}
     )
-    return setup_result_from(session.to_dict())
+    return setup_result_from(session.to_dict(for_json=True))
 
 
 def payment_intent_off_session(

@@ -6,6 +6,7 @@ that made it unless the test says it expects one."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import requests
@@ -27,19 +28,20 @@ def fake(stripe_server: StripeFake) -> Iterator[StripeFake]:
     yield stripe_server
 
 
-def sdk(fake: StripeFake, **options: str) -> stripe.StripeClient:
+def sdk(fake: StripeFake, stripe_version: str | None = None) -> stripe.StripeClient:
     return stripe.StripeClient(
-        KEY, base_addresses={"api": fake.url}, max_network_retries=0, **options
+        KEY, base_addresses={"api": fake.url}, max_network_retries=0, stripe_version=stripe_version
     )
 
 
-def refusal(call, *args) -> stripe.StripeError:  # type: ignore[no-untyped-def]
+def refusal(call: Any, *args: Any) -> Any:
+    """The SDK's exception for a refused request (its `code`, `param`, `user_message`...)."""
     with pytest.raises(stripe.StripeError) as caught:
         call(*args)
     return caught.value
 
 
-PAYMENT = {
+PAYMENT: dict[str, Any] = {
     "mode": "payment",
     "line_items": [
         {
@@ -63,8 +65,9 @@ def test_an_unknown_top_level_parameter_is_refused_like_stripe(fake):
     assert error.code == "parameter_unknown"
     assert error.param == "payment_method_types"
     assert error.user_message == "Received unknown parameter: payment_method_types"
-    assert error.json_body["error"]["type"] == "invalid_request_error"
-    assert error.json_body["error"]["doc_url"].endswith("/parameter-unknown")
+    body: Any = error.json_body
+    assert body["error"]["type"] == "invalid_request_error"
+    assert body["error"]["doc_url"].endswith("/parameter-unknown")
     assert fake.sessions == {}
     [rejection] = fake.rejections
     assert rejection == Rejection(
@@ -78,7 +81,7 @@ def test_an_unknown_top_level_parameter_is_refused_like_stripe(fake):
 
 @pytest.mark.stripe_rejects
 def test_an_unknown_nested_parameter_names_its_full_path(fake):
-    items = [{**PAYMENT["line_items"][0], "price_data": {"currency": "cad", "amount": 2500}}]  # type: ignore[index, dict-item]
+    items = [{**PAYMENT["line_items"][0], "price_data": {"currency": "cad", "amount": 2500}}]
 
     error = refusal(sdk(fake).v1.checkout.sessions.create, {**PAYMENT, "line_items": items})
 
@@ -147,7 +150,8 @@ def test_metadata_expand_and_request_options_are_not_refused(fake):
 @pytest.mark.stripe_rejects
 def test_a_key_reused_with_other_parameters_is_an_idempotency_error(fake):
     client = sdk(fake)
-    client.v1.checkout.sessions.create({**PAYMENT, "locale": "en"}, {"idempotency_key": "k1"})
+    english: Any = {**PAYMENT, "locale": "en"}
+    client.v1.checkout.sessions.create(english, {"idempotency_key": "k1"})
 
     error = refusal(
         client.v1.checkout.sessions.create,
@@ -189,7 +193,8 @@ def test_an_api_version_the_fake_does_not_speak_is_refused(fake, version):
 
     assert isinstance(error, stripe.InvalidRequestError)
     assert str(error.user_message).startswith(f"Invalid Stripe API version: {version}")
-    assert error.headers["Stripe-Version"] == version
+    headers: Any = error.headers
+    assert headers["Stripe-Version"] == version  # echoed, as Stripe does
     assert fake.customers == {}
 
 
@@ -222,6 +227,7 @@ def test_a_refused_request_fails_the_test_that_did_not_expect_it():
 
     assert "POST /v1/refunds -> 400 Invalid integer: x (param amount)" in str(failed.value)
     assert "@pytest.mark.stripe_rejects" in str(failed.value)
+
 
 A_RUN = """
 import pytest
