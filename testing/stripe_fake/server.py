@@ -4,6 +4,11 @@ The real `stripe` SDK talks to it over HTTP (form-encoded requests, JSON respons
 envelope, `Idempotency-Key` replay), so encoding, headers and error handling are exercised for real.
 Tests drive payments from the outside with `complete()`, `refund()` and `event()`.
 
+Before a handler runs, `handle` refuses what Stripe would: a `Stripe-Version` other than
+`API_VERSION`, an endpoint or parameters outside `contract.ENDPOINTS`' types, an idempotency key
+reused for another endpoint or other parameters (a matching reuse replays the first answer with
+`Idempotent-Replayed: true`). Refusals are never stored under the key, as at Stripe.
+
 This module is the server, its state and the routing; each family of endpoints is a mixin:
 `checkout` (payment-mode Checkout Sessions), `payments` (PaymentIntents, refunds, disputes,
 balance transactions) and `cards` (customers, setup mode, off-session charges).

@@ -261,3 +261,7 @@ def test_the_autouse_check_fails_a_run_that_made_an_unexpected_refused_request(p
     result.assert_outcomes(passed=2, errors=1)  # the unexpected one errors at teardown
     result.stdout.fnmatch_lines(["*ERROR at teardown of test_unexpected*"])
     result.stdout.fnmatch_lines(["*POST /v1/refunds -> 400 Invalid integer: ten (param amount)*"])
+
+
+def test_the_fake_speaks_the_version_the_sdk_is_pinned_to():
+    assert API_VERSION == stripe.api_version == "2026-10-28.endive"
