@@ -29,9 +29,12 @@ from tests.support.factories.donations import (
     confirmed_donation,
     pay,
 )
+from tests.support.factories.monthly import MonthlyGiftFactory, MonthlyRenewalFailureFactory
 from tests.support.factories.people import UserFactory
 
 __all__ = [
+    "MonthlyGiftFactory",
+    "MonthlyRenewalFailureFactory",
     "AmountTallyFactory",
     "CampaignFactory",
     "CampaignTotalsFactory",
