@@ -83,7 +83,7 @@ def test_crossing_the_goal_cancels_each_until_covered_gift_once_and_thanks_them(
     assert "In all you gave $10.00 in 1 month." in ending[0].body
     assert (
         ending[1].subject
-        == "Les frais juridiques sont couverts : votre don mensuel s’arrête ici, merci"
+        == "Les frais juridiques sont couverts\u00a0: votre don mensuel s’arrête ici, merci"
     )
     assert "Plus rien ne sera prélevé" in ending[1].body
 
@@ -150,7 +150,7 @@ def test_closing_the_case_stops_every_monthly_gift_first_and_refunds_renewals_pr
         assert (gift.status, gift.end_reason) == (MonthlyStatus.ENDING, reason)
         assert len(cancels(stripe_fake, gift)) == 1
     shares = SurplusShare.objects.filter(closure=closure).select_related("donation")
-    assert sorted(s.donation.monthly_gift_id for s in shares) == [until.pk, plain.pk, plain.pk]
+    assert sorted(s.donation.monthly_gift_id or 0 for s in shares) == [until.pk, plain.pk, plain.pk]
     assert sum(s.amount.amount for s in shares) == preview.surplus.amount
     # Every share went to Stripe as a refund of its own month's payment.
     refunded = {

@@ -3,6 +3,8 @@ counts once; two gifts crossing the goal together stop an "until covered" gift o
 
 from __future__ import annotations
 
+from functools import partial
+
 import pytest
 from django.test import Client
 
@@ -29,7 +31,7 @@ def test_the_same_paid_invoice_from_8_threads_counts_once(campaign, stripe_fake)
         for i in range(THREADS - 1)
     ] + [stripe_fake.event("checkout.session.completed", session)]
 
-    responses = all_at_once([lambda e=e: post_event(Client(), e) for e in events])
+    responses = all_at_once([partial(post_event, Client(), e) for e in events])
 
     assert [r.status_code for r in responses] == [200] * THREADS
     assert set(StripeEvent.objects.values_list("status", flat=True)) == {EventStatus.PROCESSED}
@@ -51,7 +53,7 @@ def test_two_gifts_crossing_the_goal_at_once_cancel_the_subscription_once(stripe
             stripe_fake.event("checkout.session.completed", stripe_fake.complete(one_off))
         )
 
-    all_at_once([lambda e=e: post_event(Client(), e) for e in completions * (THREADS // 2)])
+    all_at_once([partial(post_event, Client(), e) for e in completions * (THREADS // 2)])
 
     gift.refresh_from_db()
     assert gift.status == MonthlyStatus.ENDING
