@@ -157,3 +157,34 @@ def test_closing_the_case_stops_every_monthly_gift_first_and_refunds_renewals_pr
         r["params"]["payment_intent"] for r in stripe_fake.requests_to("POST", "/v1/refunds")
     }
     assert refunded == {s.donation.payment_intent_id for s in shares}
+
+
+def test_a_stop_claimed_with_the_broker_down_is_sent_by_the_sweep(
+    client, small_goal, stripe_fake, run, monkeypatch, mailoutbox
+):
+    from core import jobs
+    from donations import tasks
+
+    gift = monthly(client, stripe_fake, run, small_goal, "a@example.org", until_covered=True)
+    mailoutbox.clear()
+    send = jobs.send
+
+    def broker_down_for_stops(task, *args, countdown=None):
+        return False if task == "donations.tasks.monthly_stop" else send(task, *args)
+
+    monkeypatch.setattr(jobs, "send", broker_down_for_stops)
+    _, session_id = start_checkout(client, small_goal, amount="95")
+    run(completed_event(stripe_fake, session_id))
+    gift.refresh_from_db()
+    assert gift.stop_claimed_at is not None and gift.status == MonthlyStatus.ACTIVE
+    monkeypatch.undo()
+
+    assert tasks.monthly_sweep()["stops"] == 1
+    tasks.monthly_sweep()  # again: nothing is asked or sent twice
+
+    gift.refresh_from_db()
+    assert gift.status == MonthlyStatus.ENDING
+    assert len(cancels(stripe_fake, gift)) == 1
+    assert [m.subject for m in mailoutbox if m.to == ["a@example.org"]] == [
+        "The legal cost is covered: your monthly gift ends here, thank you"
+    ]
