@@ -76,6 +76,7 @@ def pledge_start(
     email: str,
     display_name: str = "",
     anonymous: bool = False,
+    show_amount: bool = False,
     language: str = "en",
 ) -> Pledge:
     """Record a pledge waiting for its card; it promises nothing until the card is saved."""
@@ -94,6 +95,7 @@ def pledge_start(
         email=email.strip(),
         display_name="" if anonymous else display_name.strip(),
         anonymous=anonymous,
+        show_amount=show_amount,
         language=language,
     )
 
@@ -214,6 +216,7 @@ def pledge_charge(*, pledge_id: int) -> Pledge:
                 amount=pledge.amount,
                 display_name=pledge.display_name,
                 anonymous=pledge.anonymous,
+                show_amount=pledge.show_amount,
                 email=pledge.email,
                 language=pledge.language,
                 channel=gateway.channel(),
