@@ -17,6 +17,7 @@ from django.db import models, transaction
 from audit.models import MoneyAction
 from audit.services import audit_record
 from campaign.models import Subscriber
+from core.signals import public_content_changed
 from donations.models import ERASED_KEY_PREFIX, Donation, DonorTally, StripeEvent, donor_key_for
 
 CONTACT_KEYS = {"customer_email", "receipt_email", "email"}
@@ -123,5 +124,7 @@ def donor_data_erase(*, email: str, user: Any = None) -> dict[str, int]:
         }
         type(row)._default_manager.filter(pk=row.pk).update(**blanked)
     result = {"donations": len(donations), "stripe_events": len(events), "other_records": others}
+    # The updates above send no post_save: the public pages showing the donor drop on commit.
+    public_content_changed.send(sender=Donation)
     audit_record(user=user, action=MoneyAction.DATA_ERASURE, obj=None, detail={"erased": result})
     return result
