@@ -314,8 +314,13 @@ EMBED_FRAME_ANCESTORS: list[str] = env.list("EMBED_FRAME_ANCESTORS", default=["*
 # s, m, h or d, e.g. "5/10m"). Counters live in the cache: use Redis (CACHE_URL=rediscache://...) in
 # production so every process shares them.
 DONATION_RATE_LIMIT: str = env.str("DONATION_RATE_LIMIT", default="5/10m")
-if not re.fullmatch(r"\d+/\d*[smhd]", DONATION_RATE_LIMIT):
-    raise ImproperlyConfigured("DONATION_RATE_LIMIT must look like 5/10m (count/period).")
+# The subscribe form mails whatever address it is given: limited per client address and per
+# target address (front/ratelimits.py), so it cannot be used to mail strangers.
+SUBSCRIBE_RATE_LIMIT: str = env.str("SUBSCRIBE_RATE_LIMIT", default="5/1h")
+SUBSCRIBE_ADDRESS_RATE_LIMIT: str = env.str("SUBSCRIBE_ADDRESS_RATE_LIMIT", default="3/1d")
+for _name in ("DONATION_RATE_LIMIT", "SUBSCRIBE_RATE_LIMIT", "SUBSCRIBE_ADDRESS_RATE_LIMIT"):
+    if not re.fullmatch(r"\d+/\d*[smhd]", globals()[_name]):
+        raise ImproperlyConfigured(f"{_name} must look like 5/10m (count/period).")
 RATELIMIT_ENABLE: bool = env_or_fail(env.bool, "RATELIMIT_ENABLE", default=True)
 # --- The client address behind proxies (core/client_ip.py) --------------------------------------
 # How many reverse proxies in front append to X-Forwarded-For (nginx alone: 1; a load balancer in
