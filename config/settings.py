@@ -310,12 +310,10 @@ SECURE_CSP = {
 EMBED_FRAME_ANCESTORS: list[str] = env.list("EMBED_FRAME_ANCESTORS", default=["*"])
 
 # --- Abuse: card testing and admin logins ------------------------------------------------------
-# Starting a donation is limited per IP address and per browser session ("count/period", period in
-# s, m, h or d, e.g. "5/10m"). Counters live in the cache: use Redis (CACHE_URL=rediscache://...) in
-# production so every process shares them.
+# Starting a donation is limited per IP address and per browser session; asking for update emails
+# per IP address and per address asked for, so the form cannot mail strangers ("count/period",
+# period in s, m, h or d, e.g. "5/10m"). Counters live in the cache: Redis in production.
 DONATION_RATE_LIMIT: str = env.str("DONATION_RATE_LIMIT", default="5/10m")
-# The subscribe form mails whatever address it is given: limited per client address and per
-# target address (front/ratelimits.py), so it cannot be used to mail strangers.
 SUBSCRIBE_RATE_LIMIT: str = env.str("SUBSCRIBE_RATE_LIMIT", default="5/1h")
 SUBSCRIBE_ADDRESS_RATE_LIMIT: str = env.str("SUBSCRIBE_ADDRESS_RATE_LIMIT", default="3/1d")
 for _name in ("DONATION_RATE_LIMIT", "SUBSCRIBE_RATE_LIMIT", "SUBSCRIBE_ADDRESS_RATE_LIMIT"):
