@@ -26,6 +26,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from djmoney.money import Money
 
+from audit.models import MoneyAction
+from audit.services import audit_record
 from campaign.models import Stage, StageState
 from core import jobs
 from core.money import cad
@@ -265,6 +267,19 @@ def pledge_charge_record(*, pledge_id: int, outcome: gateway.OffSessionCharge) -
         pledge.last_error = outcome.message[:500]
         kind = "declined"
     pledge.save()
+    # One row per charge Stripe answered (a rerun finding it recorded returned above).
+    audit_record(
+        user=None,
+        action=MoneyAction.PLEDGE_CHARGE,
+        obj=pledge,
+        detail={
+            "stage": pledge.stage_id,
+            "amount": pledge.amount.amount,
+            "outcome": outcome.status,
+            "payment_intent": outcome.payment_intent_id,
+            "attempt": pledge.attempts,
+        },
+    )
     if outcome.status == "succeeded" and gateway.settles_at_once() and pledge.donation is not None:
         # No webhook follows (the demo): count it the way the webhook would.
         donation_fulfil(
