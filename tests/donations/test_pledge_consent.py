@@ -3,7 +3,11 @@ same choice the donation form offers; left alone, the amount stays private."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 
 from donations.models import Pledge, PledgeState
 from tests.donations.test_pledges import activate
@@ -71,3 +75,32 @@ def test_donations_keep_showing_the_amount_by_default(client, campaign):
         line for line in page.splitlines() if 'name="show_amount"' in line and "<input" in line
     )
     assert "checked" in checkbox
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_hides_the_amounts_of_gifts_that_came_from_pledges():
+    before = [("donations", "0007_stripeevent_traceback")]
+    after = [("donations", "0008_pledge_show_amount_off")]
+    stage = StageFactory.create()  # the campaign app's tables do not change here
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    try:
+        old = executor.loader.project_state(before).apps
+        campaign = old.get_model("campaign", "Campaign").objects.get(pk=stage.campaign_id)
+        stage = old.get_model("campaign", "Stage").objects.get(pk=stage.pk)
+        Donation = old.get_model("donations", "Donation")
+        pledged = Donation.objects.create(campaign=campaign, amount=Decimal("50"), show_amount=True)
+        given = Donation.objects.create(campaign=campaign, amount=Decimal("20"), show_amount=True)
+        old.get_model("donations", "Pledge").objects.create(
+            stage=stage, amount=Decimal("50"), email="p@example.org", donation=pledged
+        )
+
+        executor = MigrationExecutor(connection)
+        executor.migrate(after)
+
+        new = executor.loader.project_state(after).apps.get_model("donations", "Donation")
+        assert new.objects.get(pk=pledged.pk).show_amount is False
+        assert new.objects.get(pk=given.pk).show_amount is True
+    finally:  # leave the schema as the other tests expect it
+        executor = MigrationExecutor(connection)
+        executor.migrate(executor.loader.graph.leaf_nodes())
