@@ -368,19 +368,12 @@ def refund_create(
 
 
 def customer_delete(*, customer_id: str) -> bool:
-    """Delete a Customer and the cards saved on it (`CustomerDeleteParams`: no parameters).
-
-    True when Stripe deleted it now, False when it had no such customer (deleted before), so a
-    second run finishes what a first one left half done. Raises `GatewayError` otherwise.
-    """
-    if not customer_id:
-        return False
+    """Delete a Customer and its saved cards (`CustomerDeleteParams`: none); False when Stripe
+    has no such customer any more, so running an erasure again finishes what it left."""
     try:
-        client().v1.customers.delete(customer_id)
-    except stripe.InvalidRequestError as error:
-        if error.code != "resource_missing":
-            raise GatewayError(str(error.user_message or error)) from error
+        _call(client().v1.customers.delete, customer_id)
+    except GatewayError as error:
+        if getattr(error.__cause__, "code", None) != "resource_missing":
+            raise
         return False
-    except stripe.StripeError as error:
-        raise GatewayError(str(error.user_message or error) or type(error).__name__) from error
     return True

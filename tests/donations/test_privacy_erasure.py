@@ -209,3 +209,19 @@ def test_a_pledge_waiting_for_authentication_ends_with_its_payment_attempt(
     assert stripe_fake.intents[pledge.payment_intent_id]["status"] == "canceled"
     assert pledge.donation is not None and pledge.donation.state == DonationState.CANCELLED
     assert stripe_fake.customers == {}
+
+
+def test_a_customer_stripe_no_longer_has_is_forgotten_without_an_error(
+    client, campaign, stripe_fake, django_capture_on_commit_callbacks
+):
+    stage = StageFactory.create(campaign=campaign)
+    pledge = pledge_on_fake(
+        client, stage, stripe_fake, django_capture_on_commit_callbacks, email="gone@example.org"
+    )
+    del stripe_fake.customers[pledge.customer_id]  # deleted in the dashboard, say
+
+    assert "1 Stripe customers" in _erase("gone@example.org")
+
+    assert Pledge.objects.get(pk=pledge.pk).customer_id == ""
+    [answer] = stripe_fake.requests_to("DELETE", f"/v1/customers/{pledge.customer_id}")
+    assert answer["params"] == {}
