@@ -445,6 +445,12 @@ class Pledge(models.Model):
     email = models.EmailField(_("email"))
     display_name = models.CharField(_("display name"), max_length=80, blank=True)
     anonymous = models.BooleanField(_("anonymous"), default=False)
+    # Off unless the pledger ticks it: a pledge form that never asked must not publish the amount.
+    show_amount = models.BooleanField(
+        _("show amount publicly"),
+        default=False,
+        help_text=_("The pledger asked to show the amount on the list of supporters once charged."),
+    )
     language = models.CharField(max_length=8, default="en")
     checkout_session_id = models.CharField(max_length=255, blank=True, db_index=True)
     customer_id = models.CharField(max_length=255, blank=True)

@@ -135,12 +135,12 @@ class DonationAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Hide the public message of the selected donations"))
     def hide_messages(self, request: HttpRequest, queryset: QuerySet[Donation]) -> None:
-        count = queryset.update(message_hidden=True)
+        count = services.moderation.donation_messages_hide(donations=queryset, hidden=True)
         self.message_user(request, _("%(count)d message(s) hidden.") % {"count": count})
 
     @admin.action(description=_("Show the public message of the selected donations again"))
     def show_messages(self, request: HttpRequest, queryset: QuerySet[Donation]) -> None:
-        count = queryset.update(message_hidden=False)
+        count = services.moderation.donation_messages_hide(donations=queryset, hidden=False)
         self.message_user(request, _("%(count)d message(s) shown again.") % {"count": count})
 
 

@@ -152,3 +152,8 @@ __all__ = [
     "stripe_backend",
     "webhook_event_parse",
 ]
+
+
+def customer_delete(*, customer_id: str) -> bool:
+    """Delete a pledger's Customer and saved cards; False when it was already gone."""
+    return bool(backend().customer_delete(customer_id=customer_id))

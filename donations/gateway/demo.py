@@ -105,3 +105,7 @@ def demo_setup_result(*, pledge_ref: str) -> SetupResult:
         payment_method_id=f"demo_pm_{pledge_ref}",
         setup_intent_id=f"demo_seti_{pledge_ref}",
     )
+
+
+def customer_delete(*, customer_id: str) -> bool:
+    return bool(customer_id)  # the demo keeps no customers: there is nothing to delete

@@ -107,3 +107,12 @@ def dispute(payload: dict[str, Any]) -> Dispute:
         charge_id=_id(obj.get("charge")),
         status=str(obj.get("status") or ""),
     )
+
+
+def flagged_payment(payload: dict[str, Any]) -> CheckoutResult:
+    """The payment a flagged event reported, read as the object that event type carries: a
+    pledge's `payment_intent.*` holds a PaymentIntent (its `amount_received`), every other type a
+    Checkout Session (its `amount_total`)."""
+    if str(payload.get("type") or "").startswith("payment_intent."):
+        return payment_intent_result(intent=event_object(payload))
+    return checkout_session(payload)

@@ -397,3 +397,15 @@ def refund_create(
         {"idempotency_key": idempotency_key},
     )
     return str(refund.id)
+
+
+def customer_delete(*, customer_id: str) -> bool:
+    """Delete a Customer and its saved cards (`CustomerDeleteParams`: none); False when Stripe
+    has no such customer any more, so running an erasure again finishes what it left."""
+    try:
+        _call(client().v1.customers.delete, customer_id)
+    except GatewayError as error:
+        if getattr(error.__cause__, "code", None) != "resource_missing":
+            raise
+        return False
+    return True

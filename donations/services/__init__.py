@@ -1,9 +1,10 @@
 """Writes for donations. Each sub-domain is one module; `services.<name>` reaches the common ones.
 
 `ledger` is the money choke point every state change goes through; `pledges`, `surplus`,
-`recovery`, `privacy` and `fees` are reached as modules (`services.pledges.pledge_start`)."""
+`recovery`, `privacy`, `moderation` and `fees` are reached as modules
+(`services.pledges.pledge_start`)."""
 
-from donations.services import fees, pledges, privacy, recovery, surplus
+from donations.services import fees, moderation, pledges, privacy, recovery, surplus
 from donations.services.checkout import (
     FlagNotResolvable,
     checkout_begin,
@@ -71,6 +72,7 @@ __all__ = [
     "fees",
     "is_uuid",
     "milestones_check",
+    "moderation",
     "offline_gift_check",
     "offline_gift_record",
     "pledges",

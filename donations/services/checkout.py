@@ -177,7 +177,7 @@ def _flagged_payment(donation: Donation) -> gateway.CheckoutResult | None:
     )
     if event is None:
         return None
-    return gateway.events.checkout_session(event.payload)
+    return gateway.events.flagged_payment(event.payload)
 
 
 @transaction.atomic

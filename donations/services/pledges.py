@@ -26,6 +26,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from djmoney.money import Money
 
+from audit.models import MoneyAction
+from audit.services import audit_record
 from campaign.models import Stage, StageState
 from core import jobs
 from core.money import cad
@@ -76,6 +78,7 @@ def pledge_start(
     email: str,
     display_name: str = "",
     anonymous: bool = False,
+    show_amount: bool = False,
     language: str = "en",
 ) -> Pledge:
     """Record a pledge waiting for its card; it promises nothing until the card is saved."""
@@ -94,6 +97,7 @@ def pledge_start(
         email=email.strip(),
         display_name="" if anonymous else display_name.strip(),
         anonymous=anonymous,
+        show_amount=show_amount,
         language=language,
     )
 
@@ -214,6 +218,7 @@ def pledge_charge(*, pledge_id: int) -> Pledge:
                 amount=pledge.amount,
                 display_name=pledge.display_name,
                 anonymous=pledge.anonymous,
+                show_amount=pledge.show_amount,
                 email=pledge.email,
                 language=pledge.language,
                 channel=gateway.channel(),
@@ -271,6 +276,19 @@ def pledge_charge_record(*, pledge_id: int, outcome: gateway.OffSessionCharge) -
         pledge.last_error = outcome.message[:500]
         kind = "declined"
     pledge.save()
+    # One row per charge Stripe answered (a rerun finding it recorded returned above).
+    audit_record(
+        user=None,
+        action=MoneyAction.PLEDGE_CHARGE,
+        obj=pledge,
+        detail={
+            "stage": pledge.stage_id,
+            "amount": pledge.amount.amount,
+            "outcome": outcome.status,
+            "payment_intent": outcome.payment_intent_id,
+            "attempt": pledge.attempts,
+        },
+    )
     if outcome.status == "succeeded" and gateway.settles_at_once() and pledge.donation is not None:
         # No webhook follows (the demo): count it the way the webhook would.
         donation_fulfil(

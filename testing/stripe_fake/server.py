@@ -30,6 +30,7 @@ from urllib.parse import parse_qsl, urlsplit
 from testing.stripe_fake import contract
 from testing.stripe_fake.cards import SavedCardsMixin
 from testing.stripe_fake.checkout import CheckoutMixin
+from testing.stripe_fake.customers_extra import CustomersExtraMixin
 from testing.stripe_fake.payments import PaymentsMixin
 from testing.stripe_fake.wire import created_since, error, page_of, unflatten
 
@@ -64,7 +65,7 @@ class Answered:
 REJECTIONS: list[Rejection] = []
 
 
-class StripeFake(SavedCardsMixin, CheckoutMixin, PaymentsMixin):
+class StripeFake(SavedCardsMixin, CheckoutMixin, PaymentsMixin, CustomersExtraMixin):
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.counter = itertools.count(1)
@@ -208,7 +209,8 @@ class StripeFake(SavedCardsMixin, CheckoutMixin, PaymentsMixin):
         logger.warning("Stripe fake rejected %s %s: %s", method, path, rejection.message)
 
     def _route(self, method: str, path: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        for route in (self.cards_route, self.checkout_route, self.payments_route):
+        routes = (self.cards_route, self.checkout_route, self.payments_route)
+        for route in (*routes, self.customers_extra_route):
             routed = route(method, path, params)
             if routed is not None:
                 return routed

@@ -355,6 +355,7 @@ class PledgeFactory(factory.django.DjangoModelFactory[Pledge]):
             amount=obj.amount,
             display_name=obj.display_name,
             anonymous=obj.anonymous,
+            show_amount=obj.show_amount,
             email=obj.email,
             language=obj.language,
             channel=Channel.STRIPE,
