@@ -34,6 +34,7 @@ ENDPOINTS: tuple[tuple[str, str, str], ...] = (
     ("GET", "/v1/checkout/sessions", "checkout.SessionListParams"),
     ("GET", f"/v1/checkout/sessions/{ID}", "checkout.SessionRetrieveParams"),
     ("POST", "/v1/customers", "CustomerCreateParams"),
+    ("DELETE", f"/v1/customers/{ID}", "CustomerDeleteParams"),
     ("GET", f"/v1/setup_intents/{ID}", "SetupIntentRetrieveParams"),
     ("POST", "/v1/payment_intents", "PaymentIntentCreateParams"),
     ("GET", f"/v1/payment_intents/{ID}", "PaymentIntentRetrieveParams"),
