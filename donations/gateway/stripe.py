@@ -11,6 +11,7 @@ The only module that imports `stripe`. `gateway.demo` is the same interface with
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from functools import lru_cache
 from typing import Any
 
@@ -19,11 +20,12 @@ from django.conf import settings
 from djmoney.money import Money
 
 from core.money import CURRENCY, cents_to_money, money_to_cents
-from donations.gateway.events import checkout_result_from
+from donations.gateway.events import checkout_result_from, dispute_from
 from donations.gateway.types import (
     ChargeFee,
     CheckoutRedirect,
     CheckoutResult,
+    Dispute,
     GatewayError,
     OffSessionCharge,
     SetupResult,
@@ -113,38 +115,28 @@ def checkout_session_retrieve(*, session_id: str) -> CheckoutResult:
     return checkout_result_from(session.to_dict())
 
 
-def events_list(*, types: list[str], created_after: int, limit: int = 2000) -> list[dict[str, Any]]:
-    """Events Stripe sent (or tried to send) since `created_after` (Unix time), newest first, as
-    plain dicts shaped like webhook payloads: reconciliation stores them like webhooks."""
-    page = _call(
-        client().v1.events.list,
-        {"types": types, "created": {"gte": created_after}, "limit": 100},
-    )
-    events: list[dict[str, Any]] = []
+def _paged(params: dict[str, Any], list_call: Any) -> Iterator[dict[str, Any]]:
+    """Every object of a list, page after page to the end (the SDK's auto-pagination, 100 a
+    page), as JSON-safe dicts (SDK 16 may produce `Decimal`); errors become `GatewayError`."""
+    page = _call(list_call, {**params, "limit": 100})
     try:
-        for event in page.auto_paging_iter():
-            events.append(event.to_dict())
-            if len(events) >= limit:
-                break
+        for obj in page.auto_paging_iter():
+            yield obj.to_dict(for_json=True)
     except stripe.StripeError as error:
         raise GatewayError(str(error.user_message or error) or type(error).__name__) from error
-    return events
 
 
-def checkout_sessions_list(*, created_after: int, limit: int = 2000) -> list[CheckoutResult]:
-    """Checkout Sessions opened since `created_after`, for reconciling missed completions."""
-    page = _call(
-        client().v1.checkout.sessions.list, {"created": {"gte": created_after}, "limit": 100}
-    )
-    results: list[CheckoutResult] = []
-    try:
-        for session in page.auto_paging_iter():
-            results.append(checkout_result_from(session.to_dict()))
-            if len(results) >= limit:
-                break
-    except stripe.StripeError as error:
-        raise GatewayError(str(error.user_message or error) or type(error).__name__) from error
-    return results
+def events_list(*, types: list[str], created_after: int) -> Iterator[dict[str, Any]]:
+    """Every event Stripe sent (or tried to send) since `created_after` (Unix time, inclusive),
+    newest first, however many: reconciliation stores them like webhook payloads."""
+    params = {"types": types, "created": {"gte": created_after}}
+    return _paged(params, client().v1.events.list)
+
+
+def checkout_sessions_list(*, created_after: int) -> Iterator[CheckoutResult]:
+    """Every Checkout Session opened since `created_after`, for reconciling missed completions."""
+    sessions = _paged({"created": {"gte": created_after}}, client().v1.checkout.sessions.list)
+    return (checkout_result_from(session) for session in sessions)
 
 
 def webhook_event_parse(*, payload: bytes, signature: str) -> dict[str, Any]:
@@ -365,3 +357,29 @@ def refund_create(
         {"idempotency_key": idempotency_key},
     )
     return str(refund.id)
+
+
+# --- Releasing a pledge's Checkout, and disputes read back (issue 13) -----------------------
+
+
+def checkout_session_expire(*, session_id: str) -> str:
+    """Expire an open Checkout Session: its status afterwards, "expired", or "complete" when it
+    was paid first (that payment arrives by webhook). Raises `GatewayError`."""
+    if not session_id:
+        return "expired"
+    try:
+        return str(client().v1.checkout.sessions.expire(session_id).status)
+    except stripe.InvalidRequestError as error:
+        if error.code == "resource_missing":
+            return "expired"  # nothing to pay through
+        # Not open any more (completed or already expired): say which.
+        session = _call(client().v1.checkout.sessions.retrieve, session_id)
+        return str(session.status)
+    except stripe.StripeError as error:
+        raise GatewayError(str(error.user_message or error) or type(error).__name__) from error
+
+
+def dispute_retrieve(*, dispute_id: str) -> Dispute:
+    """A dispute as Stripe has it now, with the funds its balance transactions moved."""
+    dispute = _call(client().v1.disputes.retrieve, dispute_id)
+    return dispute_from(dispute.to_dict(for_json=True))

@@ -21,13 +21,14 @@ from urllib.parse import parse_qsl, urlsplit
 
 from testing.stripe_fake.cards import SavedCardsMixin
 from testing.stripe_fake.checkout import CheckoutMixin
+from testing.stripe_fake.extras import ExtrasMixin
 from testing.stripe_fake.payments import PaymentsMixin
 from testing.stripe_fake.wire import created_since, error, page_of, unflatten
 
 API_VERSION = "2026-10-28.endive"
 
 
-class StripeFake(SavedCardsMixin, CheckoutMixin, PaymentsMixin):
+class StripeFake(SavedCardsMixin, CheckoutMixin, PaymentsMixin, ExtrasMixin):
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.counter = itertools.count(1)
@@ -62,6 +63,7 @@ class StripeFake(SavedCardsMixin, CheckoutMixin, PaymentsMixin):
             self.failures: list[tuple[int, str]] = []  # (status, error type) for the next calls
             self.delay_seconds = 0.0
             self.cards_reset()
+            self.extras_reset()
 
     def fail_next(self, status: int = 500, error_type: str = "api_error", times: int = 1) -> None:
         self.failures.extend([(status, error_type)] * times)
@@ -110,7 +112,12 @@ class StripeFake(SavedCardsMixin, CheckoutMixin, PaymentsMixin):
         return result
 
     def _route(self, method: str, path: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        for route in (self.cards_route, self.checkout_route, self.payments_route):
+        for route in (
+            self.extras_route,
+            self.cards_route,
+            self.checkout_route,
+            self.payments_route,
+        ):
             routed = route(method, path, params)
             if routed is not None:
                 return routed
