@@ -38,6 +38,22 @@ class RefundInline(admin.TabularInline):
         return False
 
 
+class AttentionFilter(admin.SimpleListFilter):
+    """Donations with something for the organizer (a second payment refunded, a fee Stripe never
+    reported, a dispute status the site does not know), which do not change the totals."""
+
+    title = _("for the organizer")
+    parameter_name = "attention"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [("yes", _("Something to look at"))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Donation]) -> QuerySet[Donation]:
+        if self.value() == "yes":
+            return queryset.exclude(attention="")
+        return queryset
+
+
 @admin.register(Donation)
 class DonationAdmin(admin.ModelAdmin):
     list_display = (
@@ -46,7 +62,8 @@ class DonationAdmin(admin.ModelAdmin):
         "flag", "attention",
     )  # fmt: skip
     list_filter = (
-        "state", "channel", "dispute_state", "campaign", "anonymous", "message_hidden",
+        "state", "channel", "dispute_state", AttentionFilter, "campaign", "anonymous",
+        "message_hidden",
     )  # fmt: skip
     search_fields = (
         "display_name", "email", "message", "checkout_session_id", "payment_intent_id",

@@ -159,3 +159,17 @@ def test_a_fee_found_later_stops_the_asking(
     with time_machine.travel(timezone.now() + timedelta(hours=3), tick=False):
         assert recovery.work_sweep()["fees"] == 0
     assert Donation.objects.get(pk=donation.pk).attention == ""
+
+
+def test_the_admin_lists_donations_with_something_for_the_organizer(
+    admin_client, campaign, stripe_fake, django_capture_on_commit_callbacks
+):
+    gift = paid_gift(Client(), campaign, stripe_fake, django_capture_on_commit_callbacks, "25", "")
+    Donation.objects.filter(pk=gift.pk).update(attention="Dispute dp_1: status 'mulled'")
+    other = paid_gift(Client(), campaign, stripe_fake, django_capture_on_commit_callbacks, "30", "")
+
+    page = admin_client.get("/admin/donations/donation/?attention=yes").content.decode()
+    assert "Dispute dp_1: status" in page
+    assert f"/admin/donations/donation/{other.pk}/change/" not in page
+    detail = admin_client.get(f"/admin/donations/donation/{gift.pk}/change/")
+    assert detail.status_code == 200 and "Withdrawn for the dispute" in detail.content.decode()

@@ -110,3 +110,24 @@ def test_a_payment_that_beats_the_expiry_is_not_counted_and_is_refunded(
     )  # fmt: skip
     deliver(client, paid, on_commit)  # redelivered: still one refund
     assert donation.refunds.count() == 1
+
+
+def test_a_pledge_cancelled_before_its_card_is_saved_has_its_setup_checkout_expired(
+    client, campaign, stripe_fake, django_capture_on_commit_callbacks
+):
+    from donations.services import pledges
+
+    stage = StageFactory.create(campaign=campaign)
+    response = client.post(
+        f"/campaigns/{campaign.slug}/stages/{stage.pk}/pledge/",
+        {"amount": "50", "email": "luc@example.ca", "display_name": "Luc"},
+    )
+    session_id = response["Location"].rsplit("/", 1)[1]
+    pledge = Pledge.objects.get(checkout_session_id=session_id)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        pledges.pledge_cancel(pledge=pledge)
+
+    assert stripe_fake.sessions[session_id]["status"] == "expired"  # no card saved after
+    pledge.refresh_from_db()
+    assert pledge.state == PledgeState.CANCELLED and pledge.detached_at is not None
