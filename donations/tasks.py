@@ -21,6 +21,7 @@ from donations.models import EventStatus, Pledge, PledgeState
 from donations.services import (
     donation_fee_record,
     event_process,
+    fees,
     pledges,
     receipt_mark_sent,
     recovery,
@@ -63,17 +64,21 @@ def send_receipt(self: RetryingTask, donation_id: int) -> bool:
         return False
 
 
-@shared_task(bind=True, base=RetryingTask)
-def fetch_fee(self: RetryingTask, donation_id: int) -> bool:
-    """Record Stripe's fee from the balance transaction; it may take a moment to exist."""
+@shared_task(acks_late=True)
+def fetch_fee(donation_id: int) -> bool:
+    """Record Stripe's fee from the balance transaction; it may take a moment to exist.
+
+    Not retried by itself: an unanswered request is counted (`fees.fee_attempt_record`) and
+    `work_sweep` asks again on a doubling delay, then leaves it to the organizer.
+    """
     try:
         donation = donation_fee_record(donation_id=donation_id)
     except gateway.GatewayError as error:
         logger.warning("Fee for donation %s not available yet: %s", donation_id, error)
-        self.retry_later(error)
+        fees.fee_attempt_record(donation_id=donation_id)
         return False
     if not donation.fee.amount:
-        self.retry_later()
+        fees.fee_attempt_record(donation_id=donation_id)
     return bool(donation.fee.amount)
 
 
@@ -109,9 +114,11 @@ def sweep_lost_work(older_than_seconds: int = recovery.WORK_STALE_SECONDS) -> di
 
 @shared_task(acks_late=True)
 @once_per_beat_tick
-def reconcile_stripe(lookback_hours: int = 72) -> dict[str, int]:
-    """Ask Stripe for what the webhooks may have missed, and expire abandoned checkouts."""
-    return recovery.reconcile(lookback_seconds=lookback_hours * 3600).as_dict()
+def reconcile_stripe(lookback_hours: int | None = None) -> dict[str, int]:
+    """Ask Stripe for what the webhooks missed since the last successful run (72 hours back the
+    first time, or `lookback_hours` at least), and expire abandoned checkouts."""
+    lookback = lookback_hours * 3600 if lookback_hours else None
+    return recovery.reconcile(lookback_seconds=lookback).as_dict()
 
 
 # --- Pledges and the surplus -------------------------------------------------------------------

@@ -33,6 +33,7 @@ ENDPOINTS: tuple[tuple[str, str, str], ...] = (
     ("POST", "/v1/checkout/sessions", "checkout.SessionCreateParams"),
     ("GET", "/v1/checkout/sessions", "checkout.SessionListParams"),
     ("GET", f"/v1/checkout/sessions/{ID}", "checkout.SessionRetrieveParams"),
+    ("POST", f"/v1/checkout/sessions/{ID}/expire", "checkout.SessionExpireParams"),
     ("POST", "/v1/customers", "CustomerCreateParams"),
     ("DELETE", f"/v1/customers/{ID}", "CustomerDeleteParams"),
     ("GET", f"/v1/setup_intents/{ID}", "SetupIntentRetrieveParams"),
@@ -41,6 +42,7 @@ ENDPOINTS: tuple[tuple[str, str, str], ...] = (
     ("POST", f"/v1/payment_intents/{ID}/cancel", "PaymentIntentCancelParams"),
     ("POST", f"/v1/payment_methods/{ID}/detach", "PaymentMethodDetachParams"),
     ("POST", "/v1/refunds", "RefundCreateParams"),
+    ("GET", f"/v1/disputes/{ID}", "DisputeRetrieveParams"),
     ("GET", f"/v1/balance_transactions/{ID}", "BalanceTransactionRetrieveParams"),
     ("GET", "/v1/events", "EventListParams"),
 )

@@ -31,6 +31,7 @@ from testing.stripe_fake import contract
 from testing.stripe_fake.cards import SavedCardsMixin
 from testing.stripe_fake.checkout import CheckoutMixin
 from testing.stripe_fake.customers_extra import CustomersExtraMixin
+from testing.stripe_fake.extras import ExtrasMixin
 from testing.stripe_fake.payments import PaymentsMixin
 from testing.stripe_fake.wire import created_since, error, page_of, unflatten
 
@@ -65,7 +66,7 @@ class Answered:
 REJECTIONS: list[Rejection] = []
 
 
-class StripeFake(SavedCardsMixin, CheckoutMixin, PaymentsMixin, CustomersExtraMixin):
+class StripeFake(SavedCardsMixin, CheckoutMixin, PaymentsMixin, CustomersExtraMixin, ExtrasMixin):
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.counter = itertools.count(1)
@@ -101,6 +102,7 @@ class StripeFake(SavedCardsMixin, CheckoutMixin, PaymentsMixin, CustomersExtraMi
             self.failures: list[tuple[int, str]] = []  # (status, error type) for the next calls
             self.delay_seconds = 0.0
             self.cards_reset()
+            self.extras_reset()
 
     def fail_next(self, status: int = 500, error_type: str = "api_error", times: int = 1) -> None:
         self.failures.extend([(status, error_type)] * times)
@@ -209,7 +211,7 @@ class StripeFake(SavedCardsMixin, CheckoutMixin, PaymentsMixin, CustomersExtraMi
         logger.warning("Stripe fake rejected %s %s: %s", method, path, rejection.message)
 
     def _route(self, method: str, path: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        routes = (self.cards_route, self.checkout_route, self.payments_route)
+        routes = (self.extras_route, self.cards_route, self.checkout_route, self.payments_route)
         for route in (*routes, self.customers_extra_route):
             routed = route(method, path, params)
             if routed is not None:
