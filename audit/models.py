@@ -15,6 +15,7 @@ class MoneyAction(models.TextChoices):
     DONATION_EDIT = "donation_edit", _("donation changed")
     DATA_ERASURE = "data_erasure", _("donor data erased")
     STAGE = "stage", _("stage started or cancelled")
+    PLEDGE_CHARGE = "pledge_charge", _("pledge charged off session")
     CASE_CLOSURE = "case_closure", _("case closed, surplus split")
     OTHER = "other", _("other")
 

@@ -253,8 +253,6 @@ CELERY_BEAT_SCHEDULE = {
     "send-scheduled-updates": {"task": "campaign.tasks.updates_sweep", "schedule": 60.0},
     # Missed all-or-nothing deadlines, pledge charges whose task was lost, cards still to detach.
     "sweep-pledges": {"task": "donations.tasks.pledges_sweep", "schedule": 60.0},
-    # Monthly gifts: automatic stops claimed but not yet sent to Stripe, emails still unsent.
-    "sweep-monthly": {"task": "donations.tasks.monthly_sweep", "schedule": 60.0},
     # Receipts, refunds, surplus shares and fees whose enqueue failed (broker down at the time).
     "sweep-lost-work": {"task": "donations.tasks.sweep_lost_work", "schedule": 60.0},
     "heartbeat": {"task": "ops.tasks.heartbeat", "schedule": HEARTBEAT_SECONDS},
@@ -312,12 +310,15 @@ SECURE_CSP = {
 EMBED_FRAME_ANCESTORS: list[str] = env.list("EMBED_FRAME_ANCESTORS", default=["*"])
 
 # --- Abuse: card testing and admin logins ------------------------------------------------------
-# Starting a donation is limited per IP address and per browser session ("count/period", period in
-# s, m, h or d, e.g. "5/10m"). Counters live in the cache: use Redis (CACHE_URL=rediscache://...) in
-# production so every process shares them.
+# Starting a donation is limited per IP address and per browser session; asking for update emails
+# per IP address and per address asked for, so the form cannot mail strangers ("count/period",
+# period in s, m, h or d, e.g. "5/10m"). Counters live in the cache: Redis in production.
 DONATION_RATE_LIMIT: str = env.str("DONATION_RATE_LIMIT", default="5/10m")
-if not re.fullmatch(r"\d+/\d*[smhd]", DONATION_RATE_LIMIT):
-    raise ImproperlyConfigured("DONATION_RATE_LIMIT must look like 5/10m (count/period).")
+SUBSCRIBE_RATE_LIMIT: str = env.str("SUBSCRIBE_RATE_LIMIT", default="5/1h")
+SUBSCRIBE_ADDRESS_RATE_LIMIT: str = env.str("SUBSCRIBE_ADDRESS_RATE_LIMIT", default="3/1d")
+for _name in ("DONATION_RATE_LIMIT", "SUBSCRIBE_RATE_LIMIT", "SUBSCRIBE_ADDRESS_RATE_LIMIT"):
+    if not re.fullmatch(r"\d+/\d*[smhd]", globals()[_name]):
+        raise ImproperlyConfigured(f"{_name} must look like 5/10m (count/period).")
 RATELIMIT_ENABLE: bool = env_or_fail(env.bool, "RATELIMIT_ENABLE", default=True)
 # --- The client address behind proxies (core/client_ip.py) --------------------------------------
 # How many reverse proxies in front append to X-Forwarded-For (nginx alone: 1; a load balancer in

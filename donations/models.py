@@ -38,10 +38,16 @@ ONLINE_CHANNELS = (Channel.STRIPE, Channel.DEMO)
 
 
 class DisputeState(models.TextChoices):
+    """Where a card dispute stands, from Stripe's `status` (`disputes.DISPUTE_STATES`)."""
+
     NONE = "", _("none")
+    INQUIRY = "inquiry", _("inquiry (nothing withdrawn)")
+    INQUIRY_CLOSED = "inq_closed", _("inquiry closed")
     OPEN = "open", _("disputed")
+    APPEAL = "appeal", _("dispute under appeal")
     WON = "won", _("dispute won")
     LOST = "lost", _("dispute lost")
+    PREVENTED = "prevented", _("dispute prevented")
 
 
 @dataclass(frozen=True)
@@ -74,7 +80,7 @@ class Donation(models.Model):
         help_text=_("Only confirmed (and partly refunded) donations count in the totals."),
     )
     dispute_state = models.CharField(
-        _("dispute"), max_length=8, choices=DisputeState.choices, default="", blank=True
+        _("dispute"), max_length=12, choices=DisputeState.choices, default="", blank=True
     )
     channel = models.CharField(
         _("channel"), max_length=10, choices=Channel.choices, default=Channel.STRIPE
@@ -132,6 +138,31 @@ class Donation(models.Model):
         max_length=255,
         blank=True,
         help_text=_("Stripe's invoice paid by this donation (monthly gifts only)."),
+    )
+    dispute_status = models.CharField(
+        _("Stripe's dispute status"), max_length=40, blank=True, help_text=_("As Stripe sent it.")
+    )
+    dispute_amount = money_field(
+        verbose_name=_("disputed amount"),
+        help_text=_("What the cardholder disputes (the dispute's own amount), in CAD."),
+    )
+    dispute_withdrawn = money_field(
+        verbose_name=_("withdrawn for the dispute"),
+        help_text=_("What Stripe withdrew for the dispute and has not given back: held out."),
+    )
+    dispute_fee = money_field(
+        verbose_name=_("dispute fee"),
+        help_text=_("The dispute fees Stripe charged (less any returned), counted in the fees."),
+    )
+    attention = models.CharField(
+        _("for the organizer"),
+        max_length=500,
+        blank=True,
+        help_text=_("Something to look at; unlike a flag, it does not change the totals."),
+    )
+    fee_attempts = models.PositiveIntegerField(default=0, editable=False)
+    fee_retry_at = models.DateTimeField(
+        null=True, blank=True, help_text=_("When Stripe is asked for the fee again.")
     )
 
     # Not plain models.Manager(): see MoneyManager, or Money in filters and F() updates breaks.
@@ -196,16 +227,14 @@ class Donation(models.Model):
             return Contribution()
         amount = self.amount.amount
         refunded = min(self.amount_refunded.amount, amount)
-        disputed = (
-            amount - refunded
-            if self.dispute_state in (DisputeState.OPEN, DisputeState.LOST)
-            else ZERO
-        )
+        # Only what Stripe withdrew and kept for a dispute is held out: nothing for an inquiry,
+        # part of the gift for a partial dispute, nothing once it was given back.
+        disputed = min(max(self.dispute_withdrawn.amount, ZERO), amount - refunded)
         return Contribution(
             gross=amount,
             refunded=refunded,
             disputed=disputed,
-            fees=self.fee.amount,
+            fees=self.fee.amount + self.dispute_fee.amount,
             offline=amount if self.channel not in ONLINE_CHANNELS else ZERO,
             donations=1 if refunded < amount else 0,
         )
@@ -449,6 +478,25 @@ class MonthlyRenewalFailure(models.Model):
         return f"{self.invoice_id} ({self.attempt_count})"
 
 
+class ReconcileCursor(models.Model):
+    """Where reconciliation's last successful run stopped: the newest Stripe event it read.
+
+    Written only when a run completes, so a run cut short starts again from the same place.
+    """
+
+    name = models.CharField(max_length=40, unique=True)
+    event_created = models.BigIntegerField(help_text=_("Unix time of the newest event read."))
+    event_id = models.CharField(max_length=255, blank=True)
+    completed_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("reconciliation cursor")
+        verbose_name_plural = _("reconciliation cursors")
+
+    def __str__(self) -> str:
+        return f"{self.name} @ {self.event_created}"
+
+
 class OfflineGift(Donation):
     """Gifts received outside Stripe (cheque, cash, Interac e-Transfer), recorded by the admin."""
 
@@ -463,6 +511,7 @@ class RefundStatus(models.TextChoices):
     SUBMITTED = "submitted", _("sent to Stripe")
     CONFIRMED = "confirmed", _("confirmed by Stripe")
     FAILED = "failed", _("failed")
+    CANCELED = "canceled", _("canceled at Stripe")
 
 
 class Refund(models.Model):
@@ -483,6 +532,11 @@ class Refund(models.Model):
         help_text=_("Totals change only when Stripe confirms the refund."),
     )
     stripe_refund_id = models.CharField(max_length=255, blank=True)
+    payment_intent_id = models.CharField(
+        max_length=255,
+        blank=True,
+        help_text=_("The payment refunded when it is not the donation's own (a second payment)."),
+    )
     error = models.TextField(blank=True)
     attempts = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -599,6 +653,12 @@ class Pledge(models.Model):
     email = models.EmailField(_("email"))
     display_name = models.CharField(_("display name"), max_length=80, blank=True)
     anonymous = models.BooleanField(_("anonymous"), default=False)
+    # Off unless the pledger ticks it: a pledge form that never asked must not publish the amount.
+    show_amount = models.BooleanField(
+        _("show amount publicly"),
+        default=False,
+        help_text=_("The pledger asked to show the amount on the list of supporters once charged."),
+    )
     language = models.CharField(max_length=8, default="en")
     checkout_session_id = models.CharField(max_length=255, blank=True, db_index=True)
     customer_id = models.CharField(max_length=255, blank=True)

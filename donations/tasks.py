@@ -17,10 +17,11 @@ from core import jobs
 from core.jobs import RetryingTask
 from core.locks import once_per_beat_tick
 from donations import emails, gateway
-from donations.models import EventStatus, MonthlyGift, MonthlyRenewalFailure, Pledge, PledgeState
+from donations.models import EventStatus, Pledge, PledgeState
 from donations.services import (
     donation_fee_record,
     event_process,
+    fees,
     monthly,
     monthly_covered,
     pledges,
@@ -65,17 +66,21 @@ def send_receipt(self: RetryingTask, donation_id: int) -> bool:
         return False
 
 
-@shared_task(bind=True, base=RetryingTask)
-def fetch_fee(self: RetryingTask, donation_id: int) -> bool:
-    """Record Stripe's fee from the balance transaction; it may take a moment to exist."""
+@shared_task(acks_late=True)
+def fetch_fee(donation_id: int) -> bool:
+    """Record Stripe's fee from the balance transaction; it may take a moment to exist.
+
+    Not retried by itself: an unanswered request is counted (`fees.fee_attempt_record`) and
+    `work_sweep` asks again on a doubling delay, then leaves it to the organizer.
+    """
     try:
         donation = donation_fee_record(donation_id=donation_id)
     except gateway.GatewayError as error:
         logger.warning("Fee for donation %s not available yet: %s", donation_id, error)
-        self.retry_later(error)
+        fees.fee_attempt_record(donation_id=donation_id)
         return False
     if not donation.fee.amount:
-        self.retry_later()
+        fees.fee_attempt_record(donation_id=donation_id)
     return bool(donation.fee.amount)
 
 
@@ -105,15 +110,19 @@ def sweep_unprocessed_events(older_than_seconds: int = 60) -> int:
 @shared_task(acks_late=True)
 @once_per_beat_tick
 def sweep_lost_work(older_than_seconds: int = recovery.WORK_STALE_SECONDS) -> dict[str, int]:
-    """Queue again receipts, refunds, surplus shares and fees whose enqueue failed."""
-    return recovery.work_sweep(older_than_seconds=older_than_seconds)
+    """Queue again receipts, refunds, surplus shares, fees and monthly gifts' stops and emails
+    whose enqueue failed."""
+    done = recovery.work_sweep(older_than_seconds=older_than_seconds)
+    return {**done, **monthly_covered.monthly_work_sweep()}
 
 
 @shared_task(acks_late=True)
 @once_per_beat_tick
-def reconcile_stripe(lookback_hours: int = 72) -> dict[str, int]:
-    """Ask Stripe for what the webhooks may have missed, and expire abandoned checkouts."""
-    return recovery.reconcile(lookback_seconds=lookback_hours * 3600).as_dict()
+def reconcile_stripe(lookback_hours: int | None = None) -> dict[str, int]:
+    """Ask Stripe for what the webhooks missed since the last successful run (72 hours back the
+    first time, or `lookback_hours` at least), and expire abandoned checkouts."""
+    lookback = lookback_hours * 3600 if lookback_hours else None
+    return recovery.reconcile(lookback_seconds=lookback).as_dict()
 
 
 # --- Pledges and the surplus -------------------------------------------------------------------
@@ -228,28 +237,3 @@ def send_monthly_failed(self: RetryingTask, failure_id: int, invoice_url: str = 
     except OSError as error:
         self.retry_later(error)
         return False
-
-
-@shared_task(acks_late=True)
-@once_per_beat_tick
-def monthly_sweep() -> dict[str, int]:
-    """Periodic: automatic stops claimed but never sent to Stripe, ending emails never sent."""
-    stops = monthly_covered.stops_unfinished()
-    for gift_id in stops:
-        gift = MonthlyGift.objects.only("end_reason").get(pk=gift_id)
-        jobs.send("donations.tasks.monthly_stop", gift_id, gift.end_reason or "covered")
-    unsent = list(
-        MonthlyGift.objects.filter(
-            cancel_requested_at__isnull=False, ending_email_sent_at__isnull=True
-        ).values_list("pk", flat=True)
-    )
-    for gift_id in unsent:
-        jobs.send("donations.tasks.send_monthly_email", gift_id, "ending")
-    failures = list(
-        MonthlyRenewalFailure.objects.filter(
-            email_sent_at__isnull=True, recovered=False
-        ).values_list("pk", flat=True)
-    )
-    for failure_id in failures:
-        jobs.send("donations.tasks.send_monthly_failed", failure_id)
-    return {"stops": len(stops), "ending_emails": len(unsent), "failure_emails": len(failures)}

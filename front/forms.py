@@ -194,6 +194,10 @@ class PledgeForm(forms.Form):
     )
     display_name = CleanTextField(label=_("Name to show"), max_length=80, required=False)
     anonymous = forms.BooleanField(label=_("Pledge anonymously"), required=False)
+    # The donation form's choice, unticked: a pledge's amount is public only when asked for.
+    show_amount = forms.BooleanField(
+        label=_("Show my amount publicly"), required=False, initial=False
+    )
 
     def clean_amount(self) -> Money:
         amount = parse_amount(self.cleaned_data.get("amount", ""))

@@ -1,4 +1,5 @@
-"""Card-testing defences on starting a donation: rate limits per IP address and per session.
+"""Rate limits on the public forms: starting a donation (card testing) per IP address and per
+session; asking for updates by email (mail to strangers) per IP address and per target address.
 
 Counters live in the cache (django-ratelimit's fixed windows): Redis in production, so every web
 process shares them. A member who hits the limit sees when to try again; a cache outage lets
@@ -7,13 +8,17 @@ donations through (logged) rather than turning every member away.
 
 from __future__ import annotations
 
+import hashlib
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 
+from django import forms
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.translation import ngettext
 from django_ratelimit.core import get_usage
 
 from campaign.models import Campaign
@@ -23,6 +28,7 @@ from core.outages import CACHE_ERRORS
 logger = logging.getLogger(__name__)
 
 GROUP = "donations.start"
+SUBSCRIBE_GROUP = "campaign.subscribe"
 
 
 def _session_key(group: str, request: HttpRequest) -> str:
@@ -85,6 +91,69 @@ def rate_limited_response(
             "wait_minutes": minutes,
             "retry_at": timezone.localtime() + timedelta(seconds=wait_seconds),
         },
+        status=429,
+    )
+    response["Retry-After"] = str(wait_seconds)
+    return response
+
+
+# --- Asking for updates by email ---------------------------------------------------------------
+
+
+def _address_key(email: str) -> Callable[[str, HttpRequest], str]:
+    # Hashed: no address is written to the cache.
+    digest = hashlib.sha256(email.strip().lower().encode()).hexdigest()
+    return lambda group, request: f"address:{digest}"
+
+
+def subscribe_wait_seconds(request: HttpRequest, *, email: str) -> int:
+    """Seconds until this client may ask for a confirmation email to `email`, 0 if it may now.
+
+    Counts this request (call it for a valid form only) against the client's address
+    (`SUBSCRIBE_RATE_LIMIT`) and the target address (`SUBSCRIBE_ADDRESS_RATE_LIMIT`).
+    """
+    limits = (
+        ("ip", settings.SUBSCRIBE_RATE_LIMIT),
+        (_address_key(email), settings.SUBSCRIBE_ADDRESS_RATE_LIMIT),
+    )
+    waits = []
+    try:
+        for key, rate in limits:
+            usage = get_usage(
+                request, group=SUBSCRIBE_GROUP, key=key, rate=rate, method="POST", increment=True
+            )
+            if usage is not None and int(usage["count"]) > int(usage["limit"]):
+                waits.append(max(int(usage["time_left"]), 1))
+    except CACHE_ERRORS:  # only a cache outage lets a request through
+        logger.exception(
+            "Rate-limit cache unavailable; subscription request from %s allowed",
+            client_ip(request),
+        )
+        return 0
+    return max(waits, default=0)
+
+
+def subscribe_limited_response(
+    request: HttpRequest, campaign: Campaign, form: forms.Form, wait_seconds: int
+) -> HttpResponse:
+    """429 with the form and when to try again; the same answer whichever limit was reached."""
+    logger.warning("Subscription requests rate-limited for %s", client_ip(request))
+    minutes = max(1, -(-wait_seconds // 60))
+    form.add_error(
+        None,
+        ngettext(
+            "Too many subscription requests in a short time. Nothing was sent. "
+            "You can try again in %(minutes)d minute.",
+            "Too many subscription requests in a short time. Nothing was sent. "
+            "You can try again in %(minutes)d minutes.",
+            minutes,
+        )
+        % {"minutes": minutes},
+    )
+    response = render(
+        request,
+        "campaign/subscribe.html",
+        {"campaign": campaign, "subscribe_form": form},
         status=429,
     )
     response["Retry-After"] = str(wait_seconds)

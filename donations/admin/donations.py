@@ -29,6 +29,7 @@ class RefundInline(admin.TabularInline):
         "status",
         "requested_by",
         "stripe_refund_id",
+        "payment_intent_id",
         "error",
     )
     readonly_fields = fields
@@ -37,15 +38,32 @@ class RefundInline(admin.TabularInline):
         return False
 
 
+class AttentionFilter(admin.SimpleListFilter):
+    """Donations with something for the organizer (a second payment refunded, a fee Stripe never
+    reported, a dispute status the site does not know), which do not change the totals."""
+
+    title = _("for the organizer")
+    parameter_name = "attention"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [("yes", _("Something to look at"))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Donation]) -> QuerySet[Donation]:
+        if self.value() == "yes":
+            return queryset.exclude(attention="")
+        return queryset
+
+
 @admin.register(Donation)
 class DonationAdmin(admin.ModelAdmin):
     list_display = (
         "created_at", "campaign", "amount", "amount_refunded", "state", "dispute_state",
         "channel", "display_name", "anonymous", "message_hidden", "email", "checkout_session_id",
-        "flag",
+        "flag", "attention",
     )  # fmt: skip
     list_filter = (
-        "state", "channel", "dispute_state", "campaign", "anonymous", "message_hidden",
+        "state", "channel", "dispute_state", AttentionFilter, "campaign", "anonymous",
+        "message_hidden",
     )  # fmt: skip
     search_fields = (
         "display_name", "email", "message", "checkout_session_id", "payment_intent_id",
@@ -59,7 +77,8 @@ class DonationAdmin(admin.ModelAdmin):
         "public_id", "campaign", "amount", "amount_refunded", "fee", "state", "dispute_state",
         "channel", "checkout_session_id", "payment_intent_id", "charge_id", "created_at",
         "confirmed_at", "receipt_sent_at", "donor_key", "language", "covers_fees", "fee_covered",
-        "reference", "refund_link", "flag", "email", "dispute_id",
+        "reference", "refund_link", "flag", "attention", "email", "dispute_id", "dispute_status",
+        "dispute_amount", "dispute_withdrawn", "dispute_fee", "fee_attempts", "fee_retry_at",
     )  # fmt: skip
     # What an edit may write: display choices only. Everything else moves money or the donor count
     # and goes through a service (e.g. `resolve_flags`), so totals move with it.
@@ -135,12 +154,12 @@ class DonationAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Hide the public message of the selected donations"))
     def hide_messages(self, request: HttpRequest, queryset: QuerySet[Donation]) -> None:
-        count = queryset.update(message_hidden=True)
+        count = services.moderation.donation_messages_hide(donations=queryset, hidden=True)
         self.message_user(request, _("%(count)d message(s) hidden.") % {"count": count})
 
     @admin.action(description=_("Show the public message of the selected donations again"))
     def show_messages(self, request: HttpRequest, queryset: QuerySet[Donation]) -> None:
-        count = queryset.update(message_hidden=False)
+        count = services.moderation.donation_messages_hide(donations=queryset, hidden=False)
         self.message_user(request, _("%(count)d message(s) shown again.") % {"count": count})
 
 

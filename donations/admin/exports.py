@@ -11,7 +11,7 @@ from campaign.models import Campaign
 from donations import selectors
 from donations.models import Donation
 
-# A cell starting with one of these is read as a formula by Excel, LibreOffice and Sheets.
+# A text cell starting with one of these is read as a formula by Excel, LibreOffice and Sheets.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 CHUNK_SIZE = 2000
 WRITE_SIZE = 64 * 1024
@@ -22,6 +22,10 @@ HEADER = [
     "display_name", "anonymous", "show_amount", "email", "message", "offline_reference",
     "payment_intent", "charge", "checkout_session", "flag",
 ]  # fmt: skip
+# Amounts we format ourselves from Decimals: left as numbers (a quoted "'-1.03" is text, which a
+# spreadsheet's SUM skips), so only the other, text, cells are neutralised.
+NUMERIC_COLUMNS = frozenset({"amount", "amount_refunded", "fee", "net", "fee_covered_by_donor"})
+_NUMERIC = frozenset(HEADER.index(name) for name in NUMERIC_COLUMNS)
 
 
 def neutralise(value: object) -> str:
@@ -50,7 +54,7 @@ def row(d: Donation) -> list[str]:
         d.dispute_state, _visibility(d), d.display_name, d.anonymous, d.show_amount, d.email,
         d.message, d.reference, d.payment_intent_id, d.charge_id, d.checkout_session_id, d.flag,
     ]  # fmt: skip
-    return [neutralise(v) for v in values]
+    return [str(v) if i in _NUMERIC else neutralise(v) for i, v in enumerate(values)]
 
 
 class _Echo:

@@ -7,6 +7,7 @@ plain values (`types`), and webhook payloads are read into facts by `events` onl
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
 
@@ -72,17 +73,16 @@ def checkout_session_retrieve(*, session_id: str) -> CheckoutResult:
     return result
 
 
-def events_list(*, types: list[str], created_after: int, limit: int = 2000) -> list[dict[str, Any]]:
-    result: list[dict[str, Any]] = backend().events_list(
-        types=types, created_after=created_after, limit=limit
+def events_list(*, types: list[str], created_after: int) -> Iterator[dict[str, Any]]:
+    """Every matching event since `created_after`, newest first, all pages (see stripe.py)."""
+    result: Iterator[dict[str, Any]] = backend().events_list(
+        types=types, created_after=created_after
     )
     return result
 
 
-def checkout_sessions_list(*, created_after: int, limit: int = 2000) -> list[CheckoutResult]:
-    result: list[CheckoutResult] = backend().checkout_sessions_list(
-        created_after=created_after, limit=limit
-    )
+def checkout_sessions_list(*, created_after: int) -> Iterator[CheckoutResult]:
+    result: Iterator[CheckoutResult] = backend().checkout_sessions_list(created_after=created_after)
     return result
 
 
@@ -198,6 +198,16 @@ def invoice_retrieve(*, invoice_id: str) -> Invoice:
     return result
 
 
+def checkout_session_expire(*, session_id: str) -> str:
+    """Expire an open Checkout Session; returns its status afterwards ("expired", "complete")."""
+    return str(backend().checkout_session_expire(session_id=session_id))
+
+
+def dispute_retrieve(*, dispute_id: str) -> Dispute:
+    result: Dispute = backend().dispute_retrieve(dispute_id=dispute_id)
+    return result
+
+
 __all__ = [
     "CHECKOUT_EXPIRY_SECONDS",
     "CardUpdate",
@@ -228,3 +238,8 @@ __all__ = [
     "stripe_backend",
     "webhook_event_parse",
 ]
+
+
+def customer_delete(*, customer_id: str) -> bool:
+    """Delete a pledger's Customer and saved cards; False when it was already gone."""
+    return bool(backend().customer_delete(customer_id=customer_id))

@@ -5,6 +5,7 @@ through the same fulfilment as a real payment, so the bar moves. Every function 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlencode
 
@@ -16,6 +17,7 @@ from donations.gateway.types import (
     ChargeFee,
     CheckoutRedirect,
     CheckoutResult,
+    Dispute,
     GatewayError,
     Invoice,
     OffSessionCharge,
@@ -40,12 +42,12 @@ def checkout_session_retrieve(*, session_id: str) -> CheckoutResult:
     raise GatewayError(f"No such checkout session in the demo: {session_id}")
 
 
-def events_list(**_: Any) -> list[dict[str, Any]]:
-    return []  # nothing happens behind the site's back in the demo
+def events_list(**_: Any) -> Iterator[dict[str, Any]]:
+    return iter(())  # nothing happens behind the site's back in the demo
 
 
-def checkout_sessions_list(**_: Any) -> list[CheckoutResult]:
-    return []
+def checkout_sessions_list(**_: Any) -> Iterator[CheckoutResult]:
+    return iter(())
 
 
 def customer_create(*, pledge_ref: str, email: str) -> str:
@@ -197,3 +199,15 @@ def demo_invoice(
         period_end=period_end,
         payment_intent_id=f"demo_pi_{invoice_id}" if paid else "",
     )
+
+
+def customer_delete(*, customer_id: str) -> bool:
+    return bool(customer_id)  # the demo keeps no customers: there is nothing to delete
+
+
+def checkout_session_expire(*, session_id: str) -> str:
+    return "expired"  # the demo's pay page pays only an unpaid pending donation
+
+
+def dispute_retrieve(*, dispute_id: str) -> Dispute:
+    raise GatewayError("The demo gateway has no disputes.")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.money import cents_to_money
+from core.money import CURRENCY, cents_to_money
 from donations.gateway.types import (
     CardUpdate,
     ChargeRefund,
@@ -89,6 +89,12 @@ def is_card_update_session(payload: dict[str, Any]) -> bool:
     return obj.get("mode") == "setup" and bool(_metadata(obj).get("monthly"))
 
 
+def setup_session_ref(payload: dict[str, Any]) -> tuple[str, str]:
+    """A setup-mode session's (session id, pledge ref): it concerns a pledge, not a donation."""
+    session = event_object(payload)
+    return str(session.get("id") or ""), str(session.get("client_reference_id") or "")
+
+
 def pledge_payment(payload: dict[str, Any]) -> CheckoutResult | None:
     """A pledge's off-session PaymentIntent; None for Checkout's own (fulfilled from sessions)."""
     intent = event_object(payload)
@@ -120,12 +126,30 @@ def refund_update(payload: dict[str, Any]) -> RefundUpdate:
 
 
 def dispute(payload: dict[str, Any]) -> Dispute:
-    obj = event_object(payload)
+    return dispute_from(event_object(payload))
+
+
+def dispute_from(obj: dict[str, Any]) -> Dispute:
+    """A dispute object (from an event or the API), with what its balance transactions moved."""
+    amount = obj.get("amount")
+    withdrawn = fee = None
+    transactions = obj.get("balance_transactions")
+    if isinstance(transactions, list) and all(
+        isinstance(t, dict) and str(t.get("currency") or "").upper() == CURRENCY
+        for t in transactions
+    ):
+        # Withdrawals are negative amounts with a positive fee; a reinstatement gives them back.
+        withdrawn = cents_to_money(-sum(int(t.get("amount") or 0) for t in transactions))
+        fee = cents_to_money(sum(int(t.get("fee") or 0) for t in transactions))
     return Dispute(
         dispute_id=str(obj.get("id") or ""),
         payment_intent_id=_id(obj.get("payment_intent")),
         charge_id=_id(obj.get("charge")),
         status=str(obj.get("status") or ""),
+        amount=cents_to_money(amount) if isinstance(amount, int) else None,
+        currency=str(obj.get("currency") or "").upper(),
+        withdrawn=withdrawn,
+        fee=fee,
     )
 
 
@@ -228,3 +252,12 @@ def subscription_from(subscription: dict[str, Any]) -> Subscription:
 
 def subscription(payload: dict[str, Any]) -> Subscription:
     return subscription_from(event_object(payload))
+
+
+def flagged_payment(payload: dict[str, Any]) -> CheckoutResult:
+    """The payment a flagged event reported, read as the object that event type carries: a
+    pledge's `payment_intent.*` holds a PaymentIntent (its `amount_received`), every other type a
+    Checkout Session (its `amount_total`)."""
+    if str(payload.get("type") or "").startswith("payment_intent."):
+        return payment_intent_result(intent=event_object(payload))
+    return checkout_session(payload)

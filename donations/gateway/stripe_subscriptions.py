@@ -14,7 +14,7 @@ from djmoney.money import Money
 
 from core.money import CURRENCY, money_to_cents
 from donations.gateway import events
-from donations.gateway import stripe as base
+from donations.gateway import stripe_client as base
 from donations.gateway.keys import idempotency_key
 from donations.gateway.types import CheckoutRedirect, Invoice, Subscription, SubscriptionCheckout
 

@@ -101,6 +101,12 @@ class Dispute:
     payment_intent_id: str
     charge_id: str
     status: str  # Stripe's: "needs_response", "won", "lost", "warning_closed"...
+    amount: Money | None = None  # the dispute's own amount (may be part of the charge)
+    currency: str = ""
+    # From the dispute's balance transactions (funds withdrawn, then maybe reinstated): what Stripe
+    # holds now, and the dispute fees net of any returned. None when the object has no such list.
+    withdrawn: Money | None = None
+    fee: Money | None = None
 
 
 @dataclass(frozen=True)

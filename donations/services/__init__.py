@@ -1,10 +1,12 @@
 """Writes for donations. Each sub-domain is one module; `services.<name>` reaches the common ones.
 
 `ledger` is the money choke point every state change goes through; `pledges`, `surplus`,
-`recovery`, `privacy` and `fees` are reached as modules (`services.pledges.pledge_start`)."""
+`recovery`, `privacy`, `moderation` and `fees` are reached as modules
+(`services.pledges.pledge_start`)."""
 
 from donations.services import (
     fees,
+    moderation,
     monthly_covered,
     monthly_events,
     pledges,
@@ -90,6 +92,7 @@ __all__ = [
     "fees",
     "is_uuid",
     "milestones_check",
+    "moderation",
     "monthly_amount_change",
     "monthly_cancel",
     "monthly_card_update_session",

@@ -64,6 +64,7 @@ def checkout_begin(
     *, donation: Donation, success_url: str, cancel_url: str, locale: str = "auto"
 ) -> gateway.CheckoutRedirect:
     """Open the payment page for a pending donation. Raises `gateway.GatewayError`."""
+    replaced = donation.checkout_session_id
     redirect = gateway.checkout_session_create(
         donation_ref=str(donation.public_id),
         campaign_slug=donation.campaign.slug,
@@ -81,7 +82,22 @@ def checkout_begin(
         commit_without_waiting_for_disk()
         Donation.objects.filter(pk=donation.pk).update(checkout_session_id=redirect.session_id)
     donation.checkout_session_id = redirect.session_id
+    if replaced and replaced != redirect.session_id:
+        _session_replaced_expire(session_id=replaced)
     return redirect
+
+
+def _session_replaced_expire(*, session_id: str) -> None:
+    """A retry in another language opens a new session (its parameters differ): expire the old
+    one so one donation cannot be paid twice. Best effort: if it was paid first, or Stripe is
+    unreachable, the second-payment rule refunds whichever payment comes second."""
+    try:
+        status = gateway.checkout_session_expire(session_id=session_id)
+    except gateway.GatewayError as error:
+        logger.warning("Could not expire replaced Checkout Session %s: %s", session_id, error)
+        return
+    if status == "complete":
+        logger.warning("Replaced Checkout Session %s was paid first", session_id)
 
 
 def _mismatch(donation: Donation, result: gateway.CheckoutResult) -> str:
@@ -142,7 +158,9 @@ def donation_payment_failed(*, result: gateway.CheckoutResult) -> Donation:
 @transaction.atomic
 def donation_expire(*, result: gateway.CheckoutResult) -> Donation:
     donation = donation_locked(donation_ref=result.donation_ref, session_id=result.session_id)
-    if donation.state == DonationState.PENDING:
+    current = donation.checkout_session_id
+    replaced = bool(result.session_id and current and current != result.session_id)
+    if donation.state == DonationState.PENDING and not replaced:
 
         def expire(d: Donation) -> None:
             d.state = DonationState.EXPIRED
@@ -177,7 +195,7 @@ def _flagged_payment(donation: Donation) -> gateway.CheckoutResult | None:
     )
     if event is None:
         return None
-    return gateway.events.checkout_session(event.payload)
+    return gateway.events.flagged_payment(event.payload)
 
 
 @transaction.atomic

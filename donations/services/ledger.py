@@ -20,6 +20,8 @@ from django.db.models import F
 from django.utils import timezone
 from djmoney.money import Money
 
+from audit.models import MoneyAction
+from audit.services import audit_record
 from campaign import services as campaign_services
 from campaign.models import Campaign
 from core import jobs
@@ -36,6 +38,8 @@ from donations.models import (
     DonorTally,
     Pledge,
     PledgeState,
+    Refund,
+    RefundStatus,
 )
 from donations.services import monthly_covered
 
@@ -99,14 +103,31 @@ def _donor_delta(*, donation: Donation, change: int) -> int:
     return int(tally.counted > 0) - int(old > 0)
 
 
+RELEASED_PLEDGE_FLAG = (
+    "Paid after its pledge was released: not counted, refunded automatically (Refunds below)."
+)
+
+
 def donation_change(donation: Donation, mutate: Callable[[Donation], None]) -> Donation:
     """Apply `mutate` to a locked donation and move the campaign totals by the difference."""
     before = donation.contribution()
     was_confirmed = donation.state == DonationState.CONFIRMED
     mutate(donation)
-    donation.save()
+    unwanted = False
     if donation.is_counted and before == Contribution():
-        _pledge_mark_paid(donation_id=donation.pk)
+        # A payment for a pledge already released (its Checkout paid in the moment before it was
+        # expired) is never kept: flagged out of the totals and given back.
+        unwanted = _pledge_mark_paid(donation_id=donation.pk) == "released"
+        if unwanted:
+            donation.flag = RELEASED_PLEDGE_FLAG
+    donation.save()
+    if unwanted:
+        refund_unwanted_payment(
+            donation=donation,
+            payment_intent_id="",
+            amount=donation.amount,
+            reason=RELEASED_PLEDGE_FLAG,
+        )
     after = donation.contribution()
     _totals_apply(donation=donation, before=before, after=after)
     if (
@@ -137,14 +158,66 @@ def donation_change(donation: Donation, mutate: Callable[[Donation], None]) -> D
     return donation
 
 
-def _pledge_mark_paid(*, donation_id: int) -> int:
+def _pledge_mark_paid(*, donation_id: int) -> str:
     """A pledge behind a donation that starts counting is charged, whatever path paid it (the
-    off-session charge's webhook, or the pledger finishing on Checkout after SCA or a decline)."""
-    return (
-        Pledge.objects.filter(donation_id=donation_id)
-        .exclude(state=PledgeState.CHARGED)
-        .update(state=PledgeState.CHARGED, charged_at=timezone.now(), last_error="")
+    off-session charge's webhook, or the pledger finishing on Checkout after SCA or a decline).
+
+    Returns "released" when the pledge had been released or cancelled: that payment is unwanted.
+    """
+    state = (
+        Pledge.objects.select_for_update()
+        .filter(donation_id=donation_id)
+        .values_list("state", flat=True)
+        .first()
     )
+    if state is None:
+        return ""
+    if state in (PledgeState.RELEASED, PledgeState.CANCELLED):
+        return "released"
+    if state != PledgeState.CHARGED:
+        Pledge.objects.filter(donation_id=donation_id).update(
+            state=PledgeState.CHARGED, charged_at=timezone.now(), last_error=""
+        )
+    return "charged"
+
+
+def refund_unwanted_payment(
+    *, donation: Donation, payment_intent_id: str, amount: Money, reason: str
+) -> Refund | None:
+    """Give back a payment the campaign must not keep (a released pledge's, a second payment).
+
+    A refund row like the admin's (sent by `submit_refund`, swept by `work_sweep` if the broker is
+    down), once per payment, in the audit log as the system's. `payment_intent_id` names the
+    payment when it is not the donation's own. Call with the donation locked.
+    """
+    existing = (
+        Refund.objects.filter(donation=donation, payment_intent_id=payment_intent_id)
+        .exclude(status__in=(RefundStatus.FAILED, RefundStatus.CANCELED))
+        .filter(reason=reason[:500])
+    )
+    if existing.exists():
+        return None
+    refund = Refund.objects.create(
+        donation=donation,
+        amount=cad(amount.amount),
+        reason=reason[:500],
+        payment_intent_id=payment_intent_id,
+    )
+    audit_record(
+        user=None,
+        action=MoneyAction.REFUND,
+        obj=donation,
+        detail={
+            "amount": refund.amount.amount,
+            "reason": refund.reason,
+            "refund": refund.pk,
+            "automatic": True,
+            "payment_intent": payment_intent_id or donation.payment_intent_id,
+        },
+    )
+    logger.warning("Donation %s: %s", donation.pk, reason)
+    jobs.enqueue("donations.tasks.submit_refund", refund.pk)
+    return refund
 
 
 def milestones_check(*, campaign_id: int) -> list[int]:

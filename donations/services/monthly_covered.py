@@ -15,7 +15,7 @@ from django.utils import timezone
 from campaign.models import Campaign
 from core import jobs
 from donations import selectors
-from donations.models import MonthlyEndReason, MonthlyGift, MonthlyStatus
+from donations.models import MonthlyEndReason, MonthlyGift, MonthlyRenewalFailure, MonthlyStatus
 
 # Gifts that may still charge: the ones an automatic stop applies to.
 RUNNING = (MonthlyStatus.ACTIVE, MonthlyStatus.PAST_DUE)
@@ -50,11 +50,27 @@ def closure_stop_all(*, campaign_id: int) -> list[int]:
     return _claim(gifts, reason=MonthlyEndReason.CLOSURE)
 
 
-def stops_unfinished() -> list[int]:
-    """Claimed stops whose Stripe request never went through (broker down, worker died): the
-    sweep queues them again; the request's idempotency key makes a repeat harmless."""
-    return list(
-        MonthlyGift.objects.filter(
-            stop_claimed_at__isnull=False, cancel_requested_at__isnull=True
-        ).values_list("pk", flat=True)
-    )
+def monthly_work_sweep() -> dict[str, int]:
+    """For `sweep_lost_work`: claimed stops whose Stripe request never went through (broker down,
+    worker died; the request's idempotency key makes a repeat harmless), and ending or
+    failed-renewal emails never sent (each stamped once under its row lock)."""
+    stops = MonthlyGift.objects.filter(
+        stop_claimed_at__isnull=False, cancel_requested_at__isnull=True
+    ).values_list("pk", "end_reason")
+    for gift_id, reason in stops:
+        jobs.send("donations.tasks.monthly_stop", gift_id, reason or MonthlyEndReason.COVERED)
+    unsent = MonthlyGift.objects.filter(
+        cancel_requested_at__isnull=False, ending_email_sent_at__isnull=True
+    ).values_list("pk", flat=True)
+    for gift_id in unsent:
+        jobs.send("donations.tasks.send_monthly_email", gift_id, "ending")
+    failures = MonthlyRenewalFailure.objects.filter(
+        email_sent_at__isnull=True, recovered=False
+    ).values_list("pk", flat=True)
+    for failure_id in failures:
+        jobs.send("donations.tasks.send_monthly_failed", failure_id)
+    return {
+        "monthly_stops": len(stops),
+        "monthly_ending_emails": len(unsent),
+        "monthly_failure_emails": len(failures),
+    }

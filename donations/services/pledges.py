@@ -26,6 +26,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from djmoney.money import Money
 
+from audit.models import MoneyAction
+from audit.services import audit_record
 from campaign.models import Stage, StageState
 from core import jobs
 from core.money import cad
@@ -76,6 +78,7 @@ def pledge_start(
     email: str,
     display_name: str = "",
     anonymous: bool = False,
+    show_amount: bool = False,
     language: str = "en",
 ) -> Pledge:
     """Record a pledge waiting for its card; it promises nothing until the card is saved."""
@@ -94,6 +97,7 @@ def pledge_start(
         email=email.strip(),
         display_name="" if anonymous else display_name.strip(),
         anonymous=anonymous,
+        show_amount=show_amount,
         language=language,
     )
 
@@ -162,6 +166,19 @@ def pledge_setup_complete(*, result: gateway.SetupResult) -> Pledge:
 
 
 @transaction.atomic
+def pledge_setup_expired(*, session_id: str, pledge_ref: str) -> Pledge:
+    """Checkout in setup mode expired before a card was saved: nothing was promised or paid, so
+    nothing changes (a `checkout.session.expired` about a pledge is applied, not failed)."""
+    query = Pledge.objects.select_for_update()
+    pledge = query.filter(public_id=pledge_ref).first() if is_uuid(pledge_ref) else None
+    if pledge is None and session_id:
+        pledge = query.filter(checkout_session_id=session_id).first()
+    if pledge is None:
+        raise DonationNotFound(f"No pledge for {pledge_ref!r} session={session_id!r}")
+    return pledge
+
+
+@transaction.atomic
 def pledge_cancel(*, pledge: Pledge) -> Pledge:
     """The pledger withdraws before the stage starts; the saved card is detached."""
     locked = Pledge.objects.select_for_update().get(pk=pledge.pk)
@@ -214,6 +231,7 @@ def pledge_charge(*, pledge_id: int) -> Pledge:
                 amount=pledge.amount,
                 display_name=pledge.display_name,
                 anonymous=pledge.anonymous,
+                show_amount=pledge.show_amount,
                 email=pledge.email,
                 language=pledge.language,
                 channel=gateway.channel(),
@@ -271,6 +289,19 @@ def pledge_charge_record(*, pledge_id: int, outcome: gateway.OffSessionCharge) -
         pledge.last_error = outcome.message[:500]
         kind = "declined"
     pledge.save()
+    # One row per charge Stripe answered (a rerun finding it recorded returned above).
+    audit_record(
+        user=None,
+        action=MoneyAction.PLEDGE_CHARGE,
+        obj=pledge,
+        detail={
+            "stage": pledge.stage_id,
+            "amount": pledge.amount.amount,
+            "outcome": outcome.status,
+            "payment_intent": outcome.payment_intent_id,
+            "attempt": pledge.attempts,
+        },
+    )
     if outcome.status == "succeeded" and gateway.settles_at_once() and pledge.donation is not None:
         # No webhook follows (the demo): count it the way the webhook would.
         donation_fulfil(
@@ -302,8 +333,36 @@ def pledge_finish_begin(
 # --- Releasing and emails ------------------------------------------------------------------
 
 
+def pledge_checkouts_expire(*, pledge: Pledge) -> dict[str, str]:
+    """Expire the Checkout Sessions an ended pledge opened (the card's, and the payment page of a
+    pledger asked to authenticate), so nothing can be paid through them after its release.
+
+    Returns each session's status afterwards. A session paid in the moment before is "complete":
+    its payment arrives by webhook and is refunded (`ledger.donation_change`). Raises
+    `GatewayError` (the release task retries).
+    """
+    # A saved card means the setup session completed: only an unfinished one can still be open.
+    sessions = [pledge.checkout_session_id if not pledge.payment_method_id else ""]
+    donation = (
+        Donation.objects.filter(pk=pledge.donation_id).first() if pledge.donation_id else None
+    )
+    if donation is not None and not donation.is_counted:
+        sessions.append(donation.checkout_session_id)
+    statuses = {}
+    for session_id in filter(None, sessions):
+        statuses[session_id] = gateway.checkout_session_expire(session_id=session_id)
+        if session_id != pledge.checkout_session_id and statuses[session_id] == "complete":
+            logger.warning(
+                "Pledge %s: its Checkout %s was paid before it could be expired; the payment is "
+                "refunded when it arrives.",
+                pledge.pk,
+                session_id,
+            )
+    return statuses
+
+
 def pledge_detach(*, pledge_id: int) -> bool:
-    """Detach the saved card of an ended pledge, once."""
+    """Detach the saved card of an ended pledge, once, its open Checkout Sessions expired first."""
     pledge = Pledge.objects.get(pk=pledge_id)
     if pledge.detached_at is not None or pledge.state not in (
         PledgeState.CANCELLED,
@@ -313,6 +372,7 @@ def pledge_detach(*, pledge_id: int) -> bool:
     if pledge.payment_intent_id:
         # An unfinished attempt (authentication or decline) must not be completable any more.
         gateway.payment_intent_cancel(payment_intent_id=pledge.payment_intent_id)
+    pledge_checkouts_expire(pledge=pledge)
     gateway.payment_method_detach(payment_method_id=pledge.payment_method_id)
     return bool(
         Pledge.objects.filter(pk=pledge_id, detached_at__isnull=True).update(

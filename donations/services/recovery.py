@@ -3,9 +3,9 @@
 - `events_sweep` processes stored events whose task was lost (broker down at enqueue time, worker
   killed mid-task). Processing is idempotent, so an event the sweep and its task both handle still
   counts once.
-- `reconcile` asks Stripe for recent events and Checkout Sessions and applies whatever the site
-  missed (a webhook endpoint down for a day, a deleted endpoint), then expires pending donations
-  whose Checkout Session can no longer be paid.
+- `reconcile` asks Stripe for every event and Checkout Session since its last successful run and
+  applies whatever the site missed (a webhook endpoint down for a day or a month, a deleted
+  endpoint), then expires pending donations whose Checkout Session can no longer be paid.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
 from django.db import DatabaseError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from core import jobs
@@ -27,11 +27,13 @@ from donations.models import (
     Donation,
     DonationState,
     EventStatus,
+    ReconcileCursor,
     Refund,
     RefundStatus,
     StripeEvent,
 )
 from donations.services.checkout import donation_expire, donation_fulfil
+from donations.services.fees import FEE_MAX_ATTEMPTS
 from donations.services.ledger import DonationNotFound, is_uuid
 from donations.services.stripe_events import HANDLERS, event_process, event_record
 
@@ -87,7 +89,9 @@ WORK_STALE_SECONDS = 120
 WORK_GIVE_UP = timedelta(days=3)
 
 
-def work_sweep(*, older_than_seconds: int = WORK_STALE_SECONDS) -> dict[str, int]:
+def work_sweep(
+    *, older_than_seconds: int = WORK_STALE_SECONDS, now: datetime | None = None
+) -> dict[str, int]:
     """Queue again what a lost enqueue left behind: receipts, refunds, surplus shares, fees.
 
     Every task it queues is idempotent (row locks and idempotency keys), so work whose task is
@@ -95,7 +99,7 @@ def work_sweep(*, older_than_seconds: int = WORK_STALE_SECONDS) -> dict[str, int
     `core.jobs`); beat runs the sweep again a minute later.
     """
 
-    now = timezone.now()
+    now = now or timezone.now()
     cutoff = now - timedelta(seconds=older_than_seconds)
     since = now - WORK_GIVE_UP
     receipts = list(
@@ -125,14 +129,17 @@ def work_sweep(*, older_than_seconds: int = WORK_STALE_SECONDS) -> dict[str, int
         jobs.send("donations.tasks.refund_surplus", closure_id)
     fees: list[int] = []
     if gateway.channel() == Channel.STRIPE:  # only Stripe reports fees
+        # Each unanswered request doubles the wait (`fees.fee_attempt_record`); after the last
+        # one the organizer is told and the sweep stops asking.
         fees = list(
             Donation.objects.filter(
+                Q(fee_retry_at__isnull=True) | Q(fee_retry_at__lte=now),
                 channel=Channel.STRIPE,
                 state__in=(DonationState.CONFIRMED, DonationState.REFUNDED),
                 flag="",
                 fee=0,
+                fee_attempts__lt=FEE_MAX_ATTEMPTS,
                 confirmed_at__lte=cutoff,
-                confirmed_at__gte=since,
             )
             .exclude(payment_intent_id="")
             .values_list("pk", flat=True)[:SWEEP_BATCH]
@@ -158,16 +165,48 @@ class ReconcileReport:
         return asdict(self)
 
 
-def reconcile(*, lookback_seconds: int = 72 * 3600, now: datetime | None = None) -> ReconcileReport:
-    """Apply events and completed sessions from the last `lookback_seconds` that the site missed.
+CURSOR_NAME = "stripe-events"
+# Without a cursor yet (the first run), reconciliation looks this far back.
+FIRST_LOOKBACK_SECONDS = 72 * 3600
+# Each run starts a little before the newest event the last one read: an event Stripe lists a
+# moment late is still seen (stored events are recognised by their id, so rereading is harmless).
+CURSOR_OVERLAP_SECONDS = 300
 
-    Raises `gateway.GatewayError` when Stripe cannot be reached: nothing is changed then.
+
+def _since(*, now: datetime, lookback_seconds: int | None) -> int:
+    """Where a run starts: the last successful run's cursor (less the overlap), however long ago;
+    with `lookback_seconds`, at least that far back; the first run looks back 72 hours."""
+    now_ts = int(now.timestamp())
+    cursor = ReconcileCursor.objects.filter(name=CURSOR_NAME).first()
+    if cursor is None:
+        return now_ts - (lookback_seconds or FIRST_LOOKBACK_SECONDS)
+    since = cursor.event_created - CURSOR_OVERLAP_SECONDS
+    if lookback_seconds:
+        since = min(since, now_ts - lookback_seconds)
+    return since
+
+
+def reconcile(
+    *, lookback_seconds: int | None = None, now: datetime | None = None
+) -> ReconcileReport:
+    """Apply every event and completed session since the last successful run that the site
+    missed, however long the webhooks were down: Stripe's lists are read page after page to the
+    end (no cap), events stored as they are read and applied oldest first.
+
+    The cursor (the newest event read) is saved only when the whole run completes; a run cut
+    short by `gateway.GatewayError` (raised: Stripe could not be reached) leaves it where it
+    was, so the next run reads the same stretch again (events already stored are not redone).
     """
     now = now or timezone.now()
-    since = int(now.timestamp()) - lookback_seconds
+    since = _since(now=now, lookback_seconds=lookback_seconds)
     report = ReconcileReport()
-    for payload in reversed(gateway.events_list(types=list(HANDLERS), created_after=since)):
+    newest: tuple[int, str] | None = None
+    to_process: list[tuple[int, int]] = []
+    for payload in gateway.events_list(types=list(HANDLERS), created_after=since):
         report.events_seen += 1
+        created_at = int(payload.get("created") or 0)
+        if newest is None or created_at > newest[0]:
+            newest = (created_at, str(payload.get("id") or ""))
         with transaction.atomic():
             event, created = event_record(payload=payload, headers={"Source": "reconciliation"})
         if created:
@@ -176,9 +215,12 @@ def reconcile(*, lookback_seconds: int = 72 * 3600, now: datetime | None = None)
                 "Reconciliation recovered missed event %s (%s)", event.stripe_id, event.type
             )
         if event.status in (EventStatus.RECEIVED, EventStatus.FAILED):
-            event_process(event_id=event.pk)
+            to_process.append((created_at, event.pk))
+    for _, event_id in sorted(to_process):  # oldest first, as Stripe sent them
+        event_process(event_id=event_id)
 
-    for result in gateway.checkout_sessions_list(created_after=since):
+    sessions_since = since - gateway.CHECKOUT_EXPIRY_SECONDS  # a session is paid up to 24h on
+    for result in gateway.checkout_sessions_list(created_after=sessions_since):
         if result.payment_status not in ("paid", "no_payment_required"):
             continue
         donation = _donation_for(result)
@@ -192,7 +234,24 @@ def reconcile(*, lookback_seconds: int = 72 * 3600, now: datetime | None = None)
         logger.warning("Reconciliation fulfilled donation %s from its session", donation.pk)
 
     report.donations_expired = donations_expire_stale(now=now)
+    _cursor_save(newest=newest, since=since, now=now)
     return report
+
+
+def _cursor_save(*, newest: tuple[int, str] | None, since: int, now: datetime) -> None:
+    """The run completed: the next starts from the newest event it read (never moving back)."""
+    with transaction.atomic():
+        cursor = ReconcileCursor.objects.select_for_update().filter(name=CURSOR_NAME).first()
+        if cursor is None:
+            created, event_id = newest or (since + CURSOR_OVERLAP_SECONDS, "")
+            ReconcileCursor.objects.create(
+                name=CURSOR_NAME, event_created=created, event_id=event_id, completed_at=now
+            )
+            return
+        if newest is not None and newest[0] >= cursor.event_created:
+            cursor.event_created, cursor.event_id = newest
+        cursor.completed_at = now
+        cursor.save()
 
 
 def _donation_for(result: gateway.CheckoutResult) -> Donation | None:

@@ -61,37 +61,63 @@ def refund_record(
     return donation_change(donation, refund)
 
 
+def _refunded_set(
+    donation: Donation, *, refunded: Money, charge_id: str = "", payment_intent_id: str = ""
+) -> Donation:
+    """Make Stripe's figure for the charge the stored one, up or down, totals following."""
+    amount = cad(min(max(refunded.amount, Decimal("0")), donation.amount.amount))
+    if amount == donation.amount_refunded and (not charge_id or donation.charge_id == charge_id):
+        return donation
+
+    def apply(d: Donation) -> None:
+        if charge_id:
+            d.charge_id = charge_id
+        if payment_intent_id and not d.payment_intent_id:
+            d.payment_intent_id = payment_intent_id
+        d.amount_refunded = amount
+        if d.state == DonationState.REFUNDED and amount.amount < d.amount.amount:
+            d.state = DonationState.CONFIRMED
+        elif d.state == DonationState.CONFIRMED and amount.amount >= d.amount.amount:
+            d.state = DonationState.REFUNDED
+
+    return donation_change(donation, apply)
+
+
+# A refund in these statuses gave nothing back: its money stays on the charge.
+UNDONE_STATUSES = {"failed": RefundStatus.FAILED, "canceled": RefundStatus.CANCELED}
+
+
 @transaction.atomic
 def refund_failure_record(
-    *, stripe_refund_id: str, donation_ref: str, payment_intent_id: str, reason: str
+    *,
+    stripe_refund_id: str,
+    donation_ref: str,
+    payment_intent_id: str,
+    reason: str,
+    status: str = "failed",
 ) -> Donation:
-    """A refund failed after Stripe accepted it (a closed card account): the money stayed.
+    """A refund failed after Stripe accepted it (a closed card account), or was canceled: the
+    money stayed.
 
-    The refund is marked failed, and the refunded amount becomes the charge's figure at Stripe
-    now (which no longer includes it); the only path where the refunded amount may go down, and
-    it goes through `donation_change` so the totals move with it. Safe to run twice.
-    Raises `gateway.GatewayError` when Stripe cannot be asked (the event is retried).
+    The refund is marked failed (or canceled), and the refunded amount becomes the charge's figure
+    at Stripe now (which no longer includes it), through `donation_change` so the totals move
+    with it. Safe to run twice; a refund made in Stripe's dashboard (no row of ours) is covered
+    the same way. Raises `gateway.GatewayError` when Stripe cannot be asked (the event is retried).
     """
     donation = donation_locked(donation_ref=donation_ref, payment_intent_id=payment_intent_id)
     if stripe_refund_id:
         Refund.objects.filter(stripe_refund_id=stripe_refund_id).exclude(
-            status=RefundStatus.FAILED
-        ).update(status=RefundStatus.FAILED, error=f"Stripe: {reason}"[:2000])
+            status__in=UNDONE_STATUSES.values()
+        ).update(
+            status=UNDONE_STATUSES.get(status, RefundStatus.FAILED),
+            error=f"Stripe: {reason}"[:2000],
+        )
     if donation.channel != Channel.STRIPE or not donation.payment_intent_id:
         return donation
+    if payment_intent_id and payment_intent_id != donation.payment_intent_id:
+        return donation  # a refund of another payment (a second payment given back)
     stripe_figure = gateway.charge_refunded_amount(payment_intent_id=donation.payment_intent_id)
-    refunded = cad(min(stripe_figure.amount, donation.amount.amount))
-    if refunded == donation.amount_refunded:
-        return donation
-
-    def reverse(d: Donation) -> None:
-        d.amount_refunded = refunded
-        if d.state == DonationState.REFUNDED and refunded.amount < d.amount.amount:
-            d.state = DonationState.CONFIRMED
-        elif d.state == DonationState.CONFIRMED and refunded.amount >= d.amount.amount:
-            d.state = DonationState.REFUNDED
-
-    return donation_change(donation, reverse)
+    return _refunded_set(donation, refunded=stripe_figure)
 
 
 class RefundRefused(ValueError):
@@ -104,7 +130,7 @@ def refund_available(*, donation: Donation) -> Money:
         (
             r.amount.amount
             for r in donation.refunds.filter(
-                status__in=(RefundStatus.REQUESTED, RefundStatus.SUBMITTED)
+                status__in=(RefundStatus.REQUESTED, RefundStatus.SUBMITTED), payment_intent_id=""
             )
         ),
         Decimal("0"),
@@ -182,7 +208,7 @@ def refund_submit(*, refund_id: int) -> Refund:
         return refund
     try:
         stripe_refund_id = gateway.refund_create(
-            payment_intent_id=donation.payment_intent_id,
+            payment_intent_id=refund.payment_intent_id or donation.payment_intent_id,
             amount=refund.amount,
             idempotency_key=refund.idempotency_key,
             metadata={"donation": str(donation.public_id), "refund": str(refund.public_id)},
@@ -212,13 +238,15 @@ def refunds_settle(*, donation: Donation) -> None:
     confirmed = sum(
         (
             r.amount.amount
-            for r in donation.refunds.filter(status=RefundStatus.CONFIRMED)
+            for r in donation.refunds.filter(status=RefundStatus.CONFIRMED, payment_intent_id="")
             if not r.stripe_refund_id.startswith("demo_")
         ),
         Decimal("0"),
     )
     room = donation.amount_refunded.amount - confirmed
-    for refund in donation.refunds.filter(status=RefundStatus.SUBMITTED).order_by("created_at"):
+    for refund in donation.refunds.filter(
+        status=RefundStatus.SUBMITTED, payment_intent_id=""
+    ).order_by("created_at"):
         if refund.amount.amount > room:
             break
         room -= refund.amount.amount
@@ -227,26 +255,65 @@ def refunds_settle(*, donation: Donation) -> None:
         )
 
 
+def _other_payment_refunds_settle(
+    *, donation: Donation, payment_intent_id: str, refunded: Money
+) -> None:
+    """A second payment's refunds, confirmed as its own charge's refunded figure covers them."""
+    room = refunded.amount - sum(
+        (
+            r.amount.amount
+            for r in donation.refunds.filter(
+                status=RefundStatus.CONFIRMED, payment_intent_id=payment_intent_id
+            )
+        ),
+        Decimal("0"),
+    )
+    for refund in donation.refunds.filter(
+        status=RefundStatus.SUBMITTED, payment_intent_id=payment_intent_id
+    ).order_by("created_at"):
+        if refund.amount.amount > room:
+            break
+        room -= refund.amount.amount
+        Refund.objects.filter(pk=refund.pk).update(
+            status=RefundStatus.CONFIRMED, confirmed_at=timezone.now()
+        )
+
+
+@transaction.atomic
 def charge_refund_apply(*, refund: gateway.ChargeRefund) -> Donation:
-    """`charge.refunded`: Stripe's cumulative refunded figure for a charge, applied once."""
+    """`charge.refunded`: Stripe's cumulative refunded figure for a charge.
+
+    Events arrive in any order and a snapshot may predate a refund's failure, so whenever the
+    event's figure disagrees with the stored one, Stripe is asked for the charge's figure now and
+    that is the truth (it may be lower: a refund failed or was canceled since). Raises
+    `GatewayError` when Stripe cannot be asked (the event is retried).
+    """
     if refund.currency != CURRENCY:
         raise ValueError(f"Refund in {refund.currency}, not {CURRENCY}.")
-    amount_refunded = refund.amount_refunded
-    if refund.payment_intent_id and (
-        Refund.objects.filter(
-            donation__payment_intent_id=refund.payment_intent_id, status=RefundStatus.FAILED
-        )
-        .exclude(stripe_refund_id="")
-        .exists()
+    donation = donation_locked(
+        donation_ref=refund.donation_ref, payment_intent_id=refund.payment_intent_id
+    )
+    if (
+        refund.payment_intent_id
+        and donation.payment_intent_id
+        and refund.payment_intent_id != donation.payment_intent_id
     ):
-        # A refund of this payment failed after Stripe took it: this event's snapshot may predate
-        # the failure, so ask Stripe for the charge's figure now. Raises `GatewayError` (retried).
-        amount_refunded = gateway.charge_refunded_amount(payment_intent_id=refund.payment_intent_id)
-    donation = refund_record(
-        donation_ref=refund.donation_ref,
-        payment_intent_id=refund.payment_intent_id,
+        # Another payment for this donation (a second payment, refunded automatically).
+        _other_payment_refunds_settle(
+            donation=donation,
+            payment_intent_id=refund.payment_intent_id,
+            refunded=refund.amount_refunded,
+        )
+        return donation
+    amount_refunded = refund.amount_refunded
+    payment_intent_id = refund.payment_intent_id or donation.payment_intent_id
+    if amount_refunded != donation.amount_refunded and payment_intent_id:
+        amount_refunded = gateway.charge_refunded_amount(payment_intent_id=payment_intent_id)
+    donation = _refunded_set(
+        donation,
+        refunded=amount_refunded,
         charge_id=refund.charge_id,
-        amount_refunded=amount_refunded,
+        payment_intent_id=refund.payment_intent_id,
     )
     refunds_settle(donation=donation)
     return donation

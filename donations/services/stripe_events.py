@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import traceback
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -17,12 +18,16 @@ from django.utils import timezone
 from core import jobs
 from donations import gateway
 from donations.gateway import events
-from donations.models import Donation, EventStatus, StripeEvent
+from donations.models import Donation, DonationState, EventStatus, StripeEvent
 from donations.services import monthly_events, pledges
 from donations.services.checkout import donation_expire, donation_fulfil, donation_payment_failed
-from donations.services.disputes import dispute_close, dispute_open
-from donations.services.ledger import DonationNotFound
-from donations.services.refunds import charge_refund_apply, refund_failure_record
+from donations.services.disputes import DISPUTE_STATES, dispute_sync
+from donations.services.ledger import DonationNotFound, donation_locked, refund_unwanted_payment
+from donations.services.refunds import (
+    UNDONE_STATUSES,
+    charge_refund_apply,
+    refund_failure_record,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +53,47 @@ def event_record(*, payload: dict[str, Any], headers: dict[str, str]) -> tuple[S
     return event, True
 
 
-def _on_checkout_completed(event: StripeEvent) -> Donation | None:
+@dataclass(frozen=True)
+class Applied:
+    """A handler's outcome when the event must be put to the organizer without flagging the
+    donation (which would take it out of the totals): the event is stored `flagged` with `note`."""
+
+    donation: Donation | None
+    note: str = ""
+
+
+Outcome = Donation | Applied | None
+
+SECOND_PAYMENT_NOTE = (
+    "Second payment {paid} for a donation already paid by {first}: not counted, refunded "
+    "automatically."
+)
+
+
+def _fulfil(result: gateway.CheckoutResult) -> Outcome:
+    """Count a payment once; a second payment for a donation already paid is given back."""
+    if result.payment_status == "paid" and result.payment_intent_id:
+        donation = donation_locked(donation_ref=result.donation_ref, session_id=result.session_id)
+        first = donation.payment_intent_id
+        if (
+            first
+            and first != result.payment_intent_id
+            and donation.state in (DonationState.CONFIRMED, DonationState.REFUNDED)
+        ):
+            note = SECOND_PAYMENT_NOTE.format(paid=result.payment_intent_id, first=first)
+            refund_unwanted_payment(
+                donation=donation,
+                payment_intent_id=result.payment_intent_id,
+                amount=result.amount_total or donation.amount,
+                reason=note,
+            )
+            donation.attention = note[:500]
+            donation.save(update_fields=["attention"])
+            return Applied(donation, note)
+    return donation_fulfil(result=result)
+
+
+def _on_checkout_completed(event: StripeEvent) -> Outcome:
     if events.is_card_update_session(event.payload):  # a monthly gift's new card
         monthly_events.monthly_card_updated(update=events.card_update(event.payload))
         return None
@@ -60,14 +105,14 @@ def _on_checkout_completed(event: StripeEvent) -> Donation | None:
         session = events.event_object(event.payload)
         pledges.pledge_setup_complete(result=gateway.setup_result_from(session))
         return None
-    return donation_fulfil(result=events.checkout_session(event.payload))
+    return _fulfil(events.checkout_session(event.payload))
 
 
-def _on_payment_intent_succeeded(event: StripeEvent) -> Donation | None:
+def _on_payment_intent_succeeded(event: StripeEvent) -> Outcome:
     payment = events.pledge_payment(event.payload)
     if payment is None:
         return None  # Checkout payments are fulfilled from their session's events
-    return donation_fulfil(result=payment)
+    return _fulfil(payment)
 
 
 def _on_async_failed(event: StripeEvent) -> Donation | None:
@@ -81,6 +126,10 @@ def _on_expired(event: StripeEvent) -> Donation | None:
         event.payload
     ):
         return None  # an abandoned monthly gift or card update: nothing was counted
+    if events.is_setup_session(event.payload):  # a pledge's card was never saved: no donation
+        session_id, pledge_ref = events.setup_session_ref(event.payload)
+        pledges.pledge_setup_expired(session_id=session_id, pledge_ref=pledge_ref)
+        return None
     return donation_expire(result=events.checkout_session(event.payload))
 
 
@@ -89,24 +138,25 @@ def _on_charge_refunded(event: StripeEvent) -> Donation:
 
 
 def _on_refund_updated(event: StripeEvent) -> Donation | None:
-    """`charge.refund.updated`, `refund.updated`, `refund.failed`: only a failure changes money."""
+    """`charge.refund.updated`, `refund.updated`, `refund.failed`: only a refund that gave nothing
+    back (failed, or canceled) changes money; a success is counted from `charge.refunded`."""
     update = events.refund_update(event.payload)
-    if update.status != "failed":
+    if update.status not in UNDONE_STATUSES:
         return None
     return refund_failure_record(
         stripe_refund_id=update.refund_id,
         donation_ref=update.donation_ref,
         payment_intent_id=update.payment_intent_id,
-        reason=update.failure_reason,
+        reason=update.failure_reason if update.status == "failed" else "canceled",
+        status=update.status,
     )
 
 
-def _on_dispute_created(event: StripeEvent) -> Donation:
-    return dispute_open(dispute=events.dispute(event.payload))
-
-
-def _on_dispute_closed(event: StripeEvent) -> Donation:
-    return dispute_close(dispute=events.dispute(event.payload))
+def _on_dispute(event: StripeEvent) -> Outcome:
+    donation = dispute_sync(dispute=events.dispute(event.payload))
+    if donation.dispute_status not in DISPUTE_STATES:  # put to the organizer, not guessed
+        return Applied(donation, donation.attention)
+    return donation
 
 
 def _on_invoice_paid(event: StripeEvent) -> Donation | None:
@@ -126,8 +176,9 @@ def _on_subscription_deleted(event: StripeEvent) -> None:
 
 
 # The event types the site acts on; every other type is stored and ignored. The README's webhook
-# setup lists exactly these (tests/test_readme.py), and reconciliation asks Stripe for them.
-HANDLERS: dict[str, Callable[[StripeEvent], Donation | None]] = {
+# setup lists exactly these (tests/test_readme.py), and reconciliation asks Stripe for them (at
+# most 20: Stripe's limit on `types`).
+HANDLERS: dict[str, Callable[[StripeEvent], Outcome]] = {
     "payment_intent.succeeded": _on_payment_intent_succeeded,
     "checkout.session.completed": _on_checkout_completed,
     "checkout.session.async_payment_succeeded": _on_checkout_completed,
@@ -137,8 +188,11 @@ HANDLERS: dict[str, Callable[[StripeEvent], Donation | None]] = {
     "charge.refund.updated": _on_refund_updated,
     "refund.updated": _on_refund_updated,
     "refund.failed": _on_refund_updated,
-    "charge.dispute.created": _on_dispute_created,
-    "charge.dispute.closed": _on_dispute_closed,
+    "charge.dispute.created": _on_dispute,
+    "charge.dispute.updated": _on_dispute,
+    "charge.dispute.funds_withdrawn": _on_dispute,
+    "charge.dispute.funds_reinstated": _on_dispute,
+    "charge.dispute.closed": _on_dispute,
     # Monthly gifts: each paid invoice is one gift, whichever of the two events comes first.
     "invoice.paid": _on_invoice_paid,
     "invoice.payment_succeeded": _on_invoice_paid,
@@ -166,7 +220,7 @@ def event_process(*, event_id: int) -> StripeEvent:
         else:
             try:
                 with transaction.atomic():
-                    donation = handler(event)
+                    outcome = handler(event)
             except (
                 DonationNotFound,
                 KeyError,
@@ -179,8 +233,10 @@ def event_process(*, event_id: int) -> StripeEvent:
                 event.traceback = traceback.format_exc()
                 event.save(update_fields=["status", "error", "traceback", "attempts"])
                 return event
+            applied = outcome if isinstance(outcome, Applied) else Applied(outcome)
+            donation = applied.donation
             event.donation = donation
-            flag = donation.flag if donation is not None else ""
+            flag = applied.note or (donation.flag if donation is not None else "")
             event.status = EventStatus.FLAGGED if flag else EventStatus.PROCESSED
             event.error = flag
             event.traceback = ""

@@ -297,7 +297,7 @@ def share_refund(*, share_id: int) -> SurplusShare:
     with transaction.atomic():
         share = (
             SurplusShare.objects.select_for_update(of=("self",))
-            .select_related("donation")
+            .select_related("donation", "closure")
             .get(pk=share_id)
         )
         if share.state != ShareState.PENDING:
@@ -313,6 +313,20 @@ def share_refund(*, share_id: int) -> SurplusShare:
             logger.warning("Surplus share %s not refunded: %s", share.pk, error)
             share.state, share.error = ShareState.FAILED, str(error)[:500]
         share.save()
+        # The closure's own record of each refund it asked for (or could not), beside the refund's.
+        audit_record(
+            user=None,
+            action=MoneyAction.CASE_CLOSURE,
+            obj=share.closure,
+            detail={
+                "share": share.pk,
+                "donation": share.donation_id,
+                "amount": share.amount.amount,
+                "outcome": share.state,
+                "refund": share.refund_id,
+                "error": share.error,
+            },
+        )
         return share
 
 

@@ -14,6 +14,7 @@ from campaign import selectors, services
 from campaign.models import Campaign
 from donations import selectors as donation_selectors
 from front import cache as page_cache
+from front import ratelimits
 from front.forms import SubscribeForm
 from front.monthly import monthly_context
 from front.pages import campaign_page_cached
@@ -128,6 +129,9 @@ def subscribe(request: HttpRequest, slug: str) -> HttpResponse:
             {"campaign": campaign, "subscribe_form": form},
             status=400,
         )
+    wait = ratelimits.subscribe_wait_seconds(request, email=form.cleaned_data["email"])
+    if wait:
+        return ratelimits.subscribe_limited_response(request, campaign, form, wait)
     services.subscriber_request(
         campaign=campaign,
         email=form.cleaned_data["email"],

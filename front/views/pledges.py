@@ -63,6 +63,7 @@ def pledge_new(request: HttpRequest, slug: str, stage_id: int) -> HttpResponse:
             email=data["email"],
             display_name=data["display_name"],
             anonymous=data["anonymous"],
+            show_amount=data["show_amount"],
             language=translation.get_language() or "en",
         )
         saved = reverse("donations:pledge_saved", kwargs={"public_id": pledge.public_id})

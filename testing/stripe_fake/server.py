@@ -31,6 +31,8 @@ from urllib.parse import parse_qsl, urlsplit
 from testing.stripe_fake import contract
 from testing.stripe_fake.cards import SavedCardsMixin
 from testing.stripe_fake.checkout import CheckoutMixin
+from testing.stripe_fake.customers_extra import CustomersExtraMixin
+from testing.stripe_fake.extras import ExtrasMixin
 from testing.stripe_fake.payments import PaymentsMixin
 from testing.stripe_fake.subscriptions import SubscriptionsMixin
 from testing.stripe_fake.wire import created_since, error, page_of, unflatten
@@ -66,7 +68,14 @@ class Answered:
 REJECTIONS: list[Rejection] = []
 
 
-class StripeFake(SavedCardsMixin, SubscriptionsMixin, CheckoutMixin, PaymentsMixin):
+class StripeFake(
+    SavedCardsMixin,
+    SubscriptionsMixin,
+    CheckoutMixin,
+    PaymentsMixin,
+    CustomersExtraMixin,
+    ExtrasMixin,
+):
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.counter = itertools.count(1)
@@ -103,6 +112,7 @@ class StripeFake(SavedCardsMixin, SubscriptionsMixin, CheckoutMixin, PaymentsMix
             self.delay_seconds = 0.0
             self.cards_reset()
             self.subscriptions_reset()
+            self.extras_reset()
 
     def fail_next(self, status: int = 500, error_type: str = "api_error", times: int = 1) -> None:
         self.failures.extend([(status, error_type)] * times)
@@ -212,12 +222,13 @@ class StripeFake(SavedCardsMixin, SubscriptionsMixin, CheckoutMixin, PaymentsMix
 
     def _route(self, method: str, path: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         routes = (
+            self.extras_route,
             self.cards_route,
             self.subscriptions_route,
             self.checkout_route,
             self.payments_route,
         )
-        for route in routes:
+        for route in (*routes, self.customers_extra_route):
             routed = route(method, path, params)
             if routed is not None:
                 return routed

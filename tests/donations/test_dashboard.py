@@ -61,7 +61,7 @@ def busy_campaign(admin_client, campaign, stripe_fake, django_capture_on_commit_
         charge = stripe_fake.refund(charge_of(stripe_fake, hundred)["id"], 3000)
         deliver(client, stripe_fake.event("charge.refunded", charge), capture)
     with time_machine.travel(at(23)):
-        dispute = stripe_fake.dispute(charge_of(stripe_fake, fifty)["id"])
+        dispute = stripe_fake.dispute_open(charge_of(stripe_fake, fifty)["id"])
         deliver(client, stripe_fake.event("charge.dispute.created", dispute), capture)
     return campaign
 
@@ -73,9 +73,10 @@ def test_every_number_on_the_dashboard(admin_client, busy_campaign):
     assert t.gross == cad("415.00")  # 25 + 100 + 200 + 50 + 40
     assert t.refunded == cad("30.00")
     assert t.disputed == cad("50.00")
-    assert t.fees == cad("5.98")  # Stripe's 2.9 % + 30¢: 1.03 + 3.20 + 1.75, none offline
+    # Stripe's 2.9 % + 30¢: 1.03 + 3.20 + 1.75, none offline; and the $15 dispute fee.
+    assert t.fees == cad("20.98")
     assert t.raised == cad("335.00")  # 415 − 30 − 50
-    assert t.net == cad("329.02")  # 335 − 5.98
+    assert t.net == cad("314.02")  # 335 − 20.98
     assert (t.donor_count, t.donation_count) == (4, 5)  # a twice, b, c, and the cash gift
     assert d.online == cad("175.00") and d.offline == cad("240.00")
     assert d.average_gift == cad("77.00")  # (415 − 30) / 5
@@ -87,8 +88,8 @@ def test_every_number_on_the_dashboard(admin_client, busy_campaign):
     html = admin_client.get(f"/admin/donations/donation/dashboard/{busy_campaign.pk}/").content
     page = html.decode()
     expected = {
-        "gross": "$415.00", "refunded": "$30.00", "disputed": "$50.00", "fees": "$5.98",
-        "net": "$329.02", "raised": "$335.00", "online": "$175.00", "offline": "$240.00",
+        "gross": "$415.00", "refunded": "$30.00", "disputed": "$50.00", "fees": "$20.98",
+        "net": "$314.02", "raised": "$335.00", "online": "$175.00", "offline": "$240.00",
         "donors": "4", "donations": "5", "average": "$77.00", "median": "$50.00",
         "remaining": "$1,165.00", "hours": "1 hour and 20 minutes",
     }  # fmt: skip

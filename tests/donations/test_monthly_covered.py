@@ -179,8 +179,8 @@ def test_a_stop_claimed_with_the_broker_down_is_sent_by_the_sweep(
     assert gift.stop_claimed_at is not None and gift.status == MonthlyStatus.ACTIVE
     monkeypatch.undo()
 
-    assert tasks.monthly_sweep()["stops"] == 1
-    tasks.monthly_sweep()  # again: nothing is asked or sent twice
+    assert tasks.sweep_lost_work(older_than_seconds=0)["monthly_stops"] == 1
+    tasks.sweep_lost_work(older_than_seconds=0)  # again: nothing is asked or sent twice
 
     gift.refresh_from_db()
     assert gift.status == MonthlyStatus.ENDING

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from datetime import date, timedelta
+from decimal import Decimal
 
 import pytest
 from django.http import StreamingHttpResponse
@@ -199,3 +200,20 @@ def test_no_offline_gift_after_the_case_is_closed(
     assert "This case is closed" in response.content.decode()
     assert Donation.objects.filter(channel=Channel.CHEQUE).count() == 0
     assert selectors.campaign_totals(campaign=campaign).raised == cad("50.00")
+
+
+def test_negative_amounts_stay_numbers_while_text_cells_are_neutralised(admin_client, campaign):
+    # Fully refunded, Stripe kept its fee: the campaign's net on this gift is −$0.59.
+    refunded = confirmed_donation(
+        campaign, "10.00", refunded=True, display_name="-1+cmd", message="=1+1"
+    )
+    Donation.objects.filter(pk=refunded.pk).update(fee=cad("0.59"), flag="")
+
+    rows = read_csv(admin_client.get(f"/admin/donations/donation/export/{campaign.pk}/"))
+
+    [row] = rows
+    assert (row["amount"], row["amount_refunded"], row["fee"], row["net"]) == (
+        "10.00", "10.00", "0.59", "-0.59",
+    )  # fmt: skip
+    assert sum(Decimal(row[name]) for name in exports.NUMERIC_COLUMNS) == Decimal("20.00")
+    assert row["display_name"] == "'-1+cmd" and row["message"] == "'=1+1"

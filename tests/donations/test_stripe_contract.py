@@ -14,11 +14,12 @@ import re
 import pytest
 from django.core import mail
 
+from donations import selectors
 from donations import tasks as pledge_tasks
 from donations.models import Donation, PledgeState, StripeEvent
 from tests.donations.test_pledges import activate, pledge_on_fake
 from tests.support.factories import StageFactory
-from tests.support.payments import deliver
+from tests.support.payments import completed_event, deliver
 
 pytestmark = pytest.mark.django_db
 
@@ -105,6 +106,34 @@ def test_try_again_in_the_other_language_opens_a_new_session(client, campaign, d
     assert len(stripe_fake.sessions) == 2
     donation.refresh_from_db()
     assert french["Location"].endswith(donation.checkout_session_id)
+
+
+def test_the_session_a_language_switch_replaced_is_expired_and_its_expiry_ignored(
+    client, campaign, donor, stripe_fake, django_capture_on_commit_callbacks
+):
+    """Two open sessions for one donation could both be paid: the replaced one is expired at
+    Stripe, and its `checkout.session.expired` event does not expire the donation being paid."""
+    client.post(f"/campaigns/{campaign.slug}/donate/", donor)
+    donation = Donation.objects.get()
+    english_session = donation.checkout_session_id
+
+    client.post(f"/fr/donations/{donation.public_id}/retry/")
+
+    donation.refresh_from_db()
+    french_session = donation.checkout_session_id
+    assert french_session != english_session
+    assert stripe_fake.sessions[english_session]["status"] == "expired"
+    assert stripe_fake.sessions[french_session]["status"] == "open"
+    expired = stripe_fake.event("checkout.session.expired", stripe_fake.sessions[english_session])
+    deliver(client, expired, django_capture_on_commit_callbacks)
+    donation.refresh_from_db()
+    assert donation.state == "pending"
+
+    paid = completed_event(stripe_fake, french_session)
+    deliver(client, paid, django_capture_on_commit_callbacks)
+    donation.refresh_from_db()
+    raised = selectors.campaign_totals(campaign=campaign).raised
+    assert (donation.state, raised) == ("confirmed", donation.amount)
 
 
 def test_pay_your_pledge_in_both_languages(

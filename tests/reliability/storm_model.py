@@ -105,6 +105,20 @@ def scenarios(rng: random.Random, campaign: Any, fake: StripeFake) -> list[Expec
                 "charge": ch, "payment_intent": pi, "status": status,
             }  # fmt: skip
 
+        def stripe_now(*, refunded: int = 0, dispute_status: str = "", i: int = i,
+                       ch: str = ch) -> None:  # fmt: skip
+            """What Stripe says when asked, whatever the order its events arrive in: the
+            charge's final refunded figure and the dispute's final state (issue 13)."""
+            with fake.lock:
+                fake.charges[ch]["amount_refunded"] = refunded
+            if dispute_status:
+                opened = fake.dispute_open(ch)
+                with fake.lock:
+                    fake.disputes[f"dp_storm_{i}"] = fake.disputes.pop(opened["id"])
+                    fake.disputes[f"dp_storm_{i}"]["id"] = f"dp_storm_{i}"
+                if dispute_status != "needs_response":
+                    fake.dispute_move(f"dp_storm_{i}", dispute_status)
+
         events: list[tuple[str, dict[str, Any]]] = []
         if kind in ("async_ok", "async_fail"):
             events.append(("checkout.session.completed", session("complete", "unpaid")))
@@ -139,6 +153,11 @@ def scenarios(rng: random.Random, campaign: Any, fake: StripeFake) -> list[Expec
                 outcome = kind.removeprefix("dispute_")
                 events.append(("charge.dispute.closed", dispute(outcome)))
                 exp.dispute = DisputeState.WON if outcome == "won" else DisputeState.LOST
+        final = kind.removeprefix("dispute_") if kind.startswith("dispute") else ""
+        stripe_now(
+            refunded=exp.refunded_cents,
+            dispute_status="needs_response" if final == "open" else final,
+        )
         exp.events = [event(t, o, next(counter)) for t, o in events]
         expected.append(exp)
     # Stripe also sends events we do not handle; they are stored and ignored.

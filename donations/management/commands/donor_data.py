@@ -9,13 +9,15 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.core.validators import validate_email
 
+from donations import gateway
 from donations.services import privacy
 
 
 class Command(BaseCommand):
     help = (
         "Export (JSON on stdout) or erase one donor's personal data. Erasure keeps amounts, "
-        "states and dates, so the accounts and totals do not change."
+        "states and dates, so the accounts and totals do not change; it deletes the Stripe "
+        "customers of the donor's pledges (a pledge not charged yet is cancelled)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -34,8 +36,17 @@ class Command(BaseCommand):
             data = privacy.donor_data_export(email=email)
             self.stdout.write(json.dumps(data, indent=2, ensure_ascii=False))
             return
-        result = privacy.donor_data_erase(email=email)
+        try:
+            result = privacy.donor_data_erase(email=email)
+        except privacy.ErasureRefused as error:
+            raise CommandError(f"Nothing was erased: {error}") from error
+        except gateway.GatewayError as error:
+            raise CommandError(
+                f"The personal data here is erased, but a Stripe customer could not be deleted "
+                f"({error}): run the command again to finish."
+            ) from error
         self.stdout.write(
             f"Erased personal data from {result['donations']} donations, "
-            f"{result['stripe_events']} Stripe events and {result['other_records']} other records."
+            f"{result['stripe_events']} Stripe events, {result['other_records']} other records "
+            f"and {result['stripe_customers']} Stripe customers."
         )

@@ -113,18 +113,21 @@ class DonationFactory(factory.django.DjangoModelFactory[Donation]):
             pay(obj)
 
         def dispute(status: str) -> gateway.Dispute:
+            # No balance transactions: the service holds amount + Stripe's fee while withdrawn.
             return gateway.Dispute(
                 dispute_id=f"dp_{obj.pk}",
                 payment_intent_id=obj.payment_intent_id,
                 charge_id=obj.charge_id,
                 status=status,
+                amount=cad(obj.amount.amount - obj.amount_refunded.amount),
+                currency="CAD",
             )
 
         with transaction.atomic():
-            services.disputes.dispute_open(dispute=dispute("needs_response"))
+            services.disputes.dispute_apply(dispute=dispute("needs_response"))
         if extracted in ("won", "lost"):
             with transaction.atomic():
-                services.disputes.dispute_close(dispute=dispute(str(extracted)))
+                services.disputes.dispute_apply(dispute=dispute(str(extracted)))
         obj.refresh_from_db()
 
 
@@ -355,6 +358,7 @@ class PledgeFactory(factory.django.DjangoModelFactory[Pledge]):
             amount=obj.amount,
             display_name=obj.display_name,
             anonymous=obj.anonymous,
+            show_amount=obj.show_amount,
             email=obj.email,
             language=obj.language,
             channel=Channel.STRIPE,

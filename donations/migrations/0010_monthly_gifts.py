@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('campaign', '0005_french_content'),
-        ('donations', '0007_stripeevent_traceback'),
+        ('donations', '0009_dispute_amounts_fee_backoff_reconcile_cursor'),
     ]
 
     operations = [
