@@ -1,5 +1,5 @@
 """The campaign page's monthly sentence: "N members give $X every month", and from that pace the
-month the community share is covered. One indexed query (`selectors.monthly_pace`)."""
+month the community share is covered, read with the totals (`selectors.monthly_pace`)."""
 
 from __future__ import annotations
 
@@ -11,5 +11,5 @@ from donations.selectors import Totals
 
 
 def monthly_context(*, campaign: Campaign, totals: Totals) -> dict[str, object]:
-    pace = selectors.monthly_pace(campaign=campaign, remaining=totals.remaining)
+    pace = selectors.monthly_pace(totals=totals)
     return {"monthly": pace, "monthly_covered_by": pace.covered_by(timezone.localdate())}

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
-from typing import cast
+from typing import Any, cast
 
 from django.core.paginator import Page, Paginator
-from django.db.models import QuerySet
+from django.db.models import Count, DecimalField, OuterRef, QuerySet, Subquery, Sum
 from djmoney.money import Money
 
 from campaign.models import Campaign
 from core.money import cad
-from donations.models import CampaignTotals, Donation, DonationState
+from donations.models import CampaignTotals, Donation, DonationState, MonthlyGift, MonthlyStatus
 
 PUBLIC_STATES = (DonationState.CONFIRMED,)
 
@@ -37,6 +37,8 @@ class Totals:
     bar_percent: Decimal  # capped at 100 for drawing the bar
     hours_funded: Decimal  # hundredths of an hour, rounded down
     minutes_funded: int  # whole minutes, rounded down from the exact amount (for display)
+    monthly_supporters: int = 0  # active monthly gifts
+    monthly_amount: Money = field(default_factory=lambda: cad(0))  # what they give each month
 
     @property
     def online(self) -> Money:
@@ -47,10 +49,26 @@ class Totals:
         return self.raised.amount >= self.community_goal.amount > 0
 
 
+def _monthly(aggregate: Any) -> Subquery:
+    """One figure of the campaign's active monthly gifts, read in the totals' own query."""
+    active = (
+        MonthlyGift.objects.filter(campaign_id=OuterRef("campaign_id"), status=MonthlyStatus.ACTIVE)
+        .order_by()
+        .values("campaign_id")
+    )
+    return Subquery(active.annotate(figure=aggregate).values("figure")[:1])
+
+
 def campaign_totals(*, campaign: Campaign) -> Totals:
-    row = CampaignTotals.objects.filter(campaign_id=campaign.pk).first()
-    if row is None:
-        row = CampaignTotals(campaign_id=campaign.pk)
+    found = (
+        CampaignTotals.objects.filter(campaign_id=campaign.pk)
+        .annotate(
+            monthly_n=_monthly(Count("pk")),
+            monthly_sum=_monthly(Sum("amount", output_field=DecimalField())),
+        )
+        .first()
+    )
+    row: CampaignTotals = found if found is not None else CampaignTotals(campaign_id=campaign.pk)
     raised = row.raised
     goal = campaign.community_goal
     if goal.amount > 0:
@@ -76,6 +94,8 @@ def campaign_totals(*, campaign: Campaign) -> Totals:
         bar_percent=min(percent, Decimal("100")).quantize(Decimal("0.1"), ROUND_DOWN),
         hours_funded=campaign.hours_for(raised),
         minutes_funded=campaign.minutes_for(raised),
+        monthly_supporters=int(getattr(row, "monthly_n", None) or 0),
+        monthly_amount=cad(getattr(row, "monthly_sum", None) or Decimal("0")),
     )
 
 

@@ -16,6 +16,7 @@ from djmoney.money import Money
 from campaign.models import Campaign
 from core.money import cad
 from donations.models import MonthlyGift, MonthlyRenewalFailure, MonthlyStatus
+from donations.selectors.donations import Totals
 
 
 def monthly_gifts_for_email(email: str) -> QuerySet[MonthlyGift]:
@@ -45,16 +46,14 @@ class MonthlyPace:
         return date(today.year + month // 12, month % 12 + 1, 1)
 
 
-def monthly_pace(*, campaign: Campaign, remaining: Money) -> MonthlyPace:
-    """One indexed query: the active monthly gifts and, from their sum, the months still needed."""
-    row = MonthlyGift.objects.filter(campaign=campaign, status=MonthlyStatus.ACTIVE).aggregate(
-        n=Count("pk"), total=Sum("amount")
-    )
-    amount = cad(row["total"] or Decimal("0"))
+def monthly_pace(*, totals: Totals) -> MonthlyPace:
+    """The active monthly gifts (read with the totals, no query of its own) and, from their sum,
+    the whole months still needed to cover the community share."""
+    amount, remaining = totals.monthly_amount, totals.remaining
     months = None
     if amount.amount > 0 and remaining.amount > 0:
         months = int((remaining.amount / amount.amount).quantize(Decimal("1"), ROUND_UP))
-    return MonthlyPace(supporters=int(row["n"] or 0), amount=amount, months_to_goal=months)
+    return MonthlyPace(supporters=totals.monthly_supporters, amount=amount, months_to_goal=months)
 
 
 @dataclass(frozen=True)

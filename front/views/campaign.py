@@ -54,7 +54,6 @@ def _totals_payload(slug: str) -> dict[str, object] | None:
     if campaign is None:
         return None
     t = donation_selectors.campaign_totals(campaign=campaign)
-    pace = donation_selectors.monthly_pace(campaign=campaign, remaining=t.remaining)
     return {
         "campaign": campaign.slug,
         "currency": "CAD",
@@ -67,8 +66,8 @@ def _totals_payload(slug: str) -> dict[str, object] | None:
         "donation_count": t.donation_count,
         "percent": float(t.percent),
         "hours_funded": float(t.hours_funded),
-        "monthly_supporters": pace.supporters,
-        "monthly_amount": f"{pace.amount.amount:.2f}",
+        "monthly_supporters": t.monthly_supporters,
+        "monthly_amount": f"{t.monthly_amount.amount:.2f}",
     }
 
 

@@ -259,13 +259,16 @@ def test_a_renewal_is_refunded_like_a_one_off_gift(client, campaign, stripe_fake
     )
 
 
-def test_totals_json_gains_the_monthly_supporters_and_amount(client, campaign, stripe_fake, run):
+def test_totals_json_gains_the_monthly_supporters_and_amount(
+    client, campaign, stripe_fake, run, django_assert_max_num_queries
+):
     for email, amount in (("a@example.org", "20"), ("b@example.org", "12.50")):
         gift, session_id = start_monthly(client, campaign, amount=amount, email=email)
         run(subscribed(stripe_fake, session_id))
     start_monthly(client, campaign, amount="99", email="never@example.org")  # never paid
 
-    payload = client.get(f"/campaigns/{campaign.slug}/totals.json").json()
+    with django_assert_max_num_queries(2):  # read with the totals: no query of its own
+        payload = client.get(f"/campaigns/{campaign.slug}/totals.json").json()
 
     assert payload["monthly_supporters"] == 2
     assert payload["monthly_amount"] == "32.50"
