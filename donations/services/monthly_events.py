@@ -117,6 +117,12 @@ def monthly_invoice_paid(*, invoice: gateway.Invoice) -> Donation | None:
             email=gift.email,
             language=gift.language,
             channel=gateway.channel(),
+            # An erased supporter's renewals keep the pseudonym of their earlier months, so the
+            # distinct-donor count stays exact (Donation.save keeps an erased key without email).
+            donor_key=""
+            if gift.email
+            else gift.donations.exclude(donor_key="").values_list("donor_key", flat=True).first()
+            or "",
         )
     mismatch = (
         f"Invoice paid in {invoice.currency}, not {CURRENCY}."

@@ -184,7 +184,7 @@ def _rows_erase(*, email: str, user: Any) -> dict[str, int]:
         blanked = {
             field.name: ""
             for field in row._meta.get_fields()
-            if isinstance(field, models.EmailField) or field.name == "display_name"
+            if isinstance(field, models.EmailField) or field.name in ("display_name", "message")
         }
         type(row)._default_manager.filter(pk=row.pk).update(**blanked)
     result = {"donations": len(donations), "stripe_events": len(events), "other_records": others}

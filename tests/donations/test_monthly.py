@@ -369,3 +369,22 @@ def test_reconciliation_counts_renewals_whose_webhooks_were_lost(
     assert report.events_recovered == 5 and again.events_recovered == 0
     assert totals(campaign) == (cad("60.00"), 3, 1)
     assert MonthlyGift.objects.get(pk=gift.pk).status == MonthlyStatus.PAST_DUE
+
+
+def test_erasure_reaches_the_monthly_gift_and_later_renewals_stay_anonymous(
+    client, campaign, stripe_fake, run
+):
+    from donations.services import privacy
+
+    gift, session_id = start_monthly(client, campaign, amount="20", message="Courage!")
+    run(subscribed(stripe_fake, session_id))
+    gift.refresh_from_db()
+
+    privacy.donor_data_erase(email="marie@example.ca")
+    run(stripe_fake.event("invoice.paid", stripe_fake.renew(gift.subscription_id)))
+
+    gift.refresh_from_db()
+    assert (gift.email, gift.display_name, gift.message) == ("", "", "")
+    assert totals(campaign) == (cad("40.00"), 2, 1)
+    wall = selectors.donor_wall(campaign=campaign).object_list
+    assert [(g.name, g.message) for g in wall] == [("", ""), ("", "")]
