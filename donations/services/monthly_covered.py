@@ -37,10 +37,12 @@ def _claim(gifts: Q, *, reason: str) -> list[int]:
 def covered_check(*, campaign_id: int) -> list[int]:
     """After a gift counted: if the goal is now met, stop the "until covered" gifts (once each).
     Returns the ids claimed by this call."""
+    gifts = Q(campaign_id=campaign_id, until_covered=True, status__in=RUNNING)
+    if not MonthlyGift.objects.filter(gifts, stop_claimed_at__isnull=True).exists():
+        return []  # the common case: one indexed query, the totals not even read
     campaign = Campaign.objects.get(pk=campaign_id)
     if not selectors.campaign_totals(campaign=campaign).goal_reached:
         return []
-    gifts = Q(campaign_id=campaign_id, until_covered=True, status__in=RUNNING)
     return _claim(gifts, reason=MonthlyEndReason.COVERED)
 
 
