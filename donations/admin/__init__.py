@@ -2,11 +2,13 @@
 stages, pledges and closing the case (`pledges`), the dashboard and its export (`views`)."""
 
 from donations.admin.donations import DonationAdmin, OfflineGiftAdmin, RefundAdmin, StripeEventAdmin
+from donations.admin.erasure import ErasureRequestAdmin
 from donations.admin.pledges import CaseClosureAdmin, PledgeAdmin, StageAdmin
 
 __all__ = [
     "CaseClosureAdmin",
     "DonationAdmin",
+    "ErasureRequestAdmin",
     "OfflineGiftAdmin",
     "PledgeAdmin",
     "RefundAdmin",
