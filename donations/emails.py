@@ -24,7 +24,7 @@ def receipt_send(donation: Donation) -> None:
             "receipt_url": settings.SITE_URL
             + reverse("donations:thanks", kwargs={"public_id": donation.public_id}),
             # Opens the donor's page directly (a sign-in link, valid MY_GIFTS_LINK_MAX_AGE).
-            "manage_url": my_gifts_url(donor_access.donor_link_issue(email=donation.email)),
+            "manage_url": my_gifts_link_url(donor_access.donor_link_issue(email=donation.email)),
         }
 
     # One Message-ID per receipt: a copy re-sent after a worker died between the mail server's
@@ -33,7 +33,7 @@ def receipt_send(donation: Donation) -> None:
     email_send("receipt", context, to=donation.email, language=donation.language, headers=headers)
 
 
-def my_gifts_url(token: str) -> str:
+def my_gifts_link_url(token: str) -> str:
     return settings.SITE_URL + reverse("donations:my_gifts_open", kwargs={"token": token})
 
 
@@ -44,7 +44,7 @@ def my_gifts_link_send(*, email: str, language: str) -> bool:
 
     def context() -> dict[str, object]:
         return {
-            "link": my_gifts_url(donor_access.donor_link_issue(email=email)),
+            "link": my_gifts_link_url(donor_access.donor_link_issue(email=email)),
             "minutes": max(1, settings.MY_GIFTS_LINK_MAX_AGE // 60),
             "start_url": settings.SITE_URL + reverse("donations:my_gifts"),
         }
