@@ -1,15 +1,26 @@
-"""Emails about donations and pledges: a receipt; to pledgers, a confirmation with a signed cancel
-link, a payment to finish, a decline, a release (templates/emails/pledge-<kind>-*)."""
+"""Emails about donations, monthly gifts and pledges: a receipt; to monthly supporters, the end
+of their gift and a failed renewal (templates/emails/monthly_*); to pledgers, a confirmation with
+a signed cancel link, a payment to finish, a decline, a release (templates/emails/pledge-<kind>-*).
+"""
 
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.urls import reverse
+from django.db.models import Count, Sum
+from django.urls import NoReverseMatch, reverse
 
 from core.emails import email_send
-from donations.models import Donation, ErasureRequest, Pledge
+from core.money import cad
+from donations.models import (
+    Donation,
+    DonationState,
+    ErasureRequest,
+    MonthlyGift,
+    MonthlyRenewalFailure,
+    Pledge,
+)
 from donations.services import donor_access
 from donations.services.pledges import CANCEL_SALT, PAY_SALT, pledge_token
 
@@ -91,3 +102,47 @@ def pledge_send(pledge: Pledge, kind: str) -> None:
 
 def _mail_domain() -> str:
     return urlsplit(settings.SITE_URL).hostname or "localhost"
+
+
+def my_gifts_url() -> str:
+    """The donor's own page, in the language being rendered (/my-gifts/ asks for the email)."""
+    try:
+        path = reverse("donations:my_gifts")
+    except NoReverseMatch:  # the donor's page not wired: its address all the same
+        path = reverse("campaign:home") + "my-gifts/"
+    return settings.SITE_URL + path
+
+
+def _monthly_context(gift: MonthlyGift) -> dict[str, object]:
+    given = gift.donations.filter(state=DonationState.CONFIRMED).aggregate(
+        total=Sum("amount"), n=Count("pk")
+    )
+    return {
+        "gift": gift,
+        "campaign": gift.campaign,
+        "campaign_url": settings.SITE_URL + gift.campaign.get_absolute_url(),
+        "my_gifts_url": my_gifts_url(),
+        "given_total": cad(given["total"] or 0),
+        "given_months": int(given["n"] or 0),
+    }
+
+
+def monthly_send(gift: MonthlyGift, kind: str) -> None:
+    """`monthly_ending`: the gift stops (goal met, case closed, cancelled), nothing more charged."""
+    email_send(
+        f"monthly_{kind}",
+        lambda: _monthly_context(gift),
+        to=gift.email,
+        language=gift.language,
+        headers={"Message-ID": f"<monthly-{kind}.{gift.public_id}@{_mail_domain()}>"},
+    )
+
+
+def monthly_failed_send(failure: MonthlyRenewalFailure, invoice_url: str) -> None:
+    """A renewal failed: how to update the card; Stripe tries again by itself."""
+    gift = failure.gift
+
+    def context() -> dict[str, object]:
+        return {**_monthly_context(gift), "failure": failure, "invoice_url": invoice_url}
+
+    email_send("monthly_failed", context, to=gift.email, language=gift.language)

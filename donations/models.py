@@ -120,6 +120,19 @@ class Donation(models.Model):
         help_text=_("For offline gifts: cheque number, e-Transfer reference, receipt book page."),
     )
     dispute_id = models.CharField(max_length=255, blank=True)
+    monthly_gift = models.ForeignKey(
+        "donations.MonthlyGift",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="donations",
+        help_text=_("The monthly gift this payment renews, if any (one donation per invoice)."),
+    )
+    invoice_id = models.CharField(
+        max_length=255,
+        blank=True,
+        help_text=_("Stripe's invoice paid by this donation (monthly gifts only)."),
+    )
 
     # Not plain models.Manager(): see MoneyManager, or Money in filters and F() updates breaks.
     objects = MoneyManager()
@@ -136,6 +149,12 @@ class Donation(models.Model):
                 condition=models.Q(amount_refunded__gte=0)
                 & models.Q(amount_refunded__lte=models.F("amount")),
                 name="donation_refund_within_amount",
+            ),
+            # A paid invoice is one gift however many times Stripe reports it.
+            models.UniqueConstraint(
+                fields=["invoice_id"],
+                condition=~models.Q(invoice_id=""),
+                name="donation_invoice_once",
             ),
         ]
         indexes = [
@@ -293,6 +312,141 @@ class StripeEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} {self.stripe_id}"
+
+
+# --- Monthly gifts: a Stripe subscription whose every paid invoice is one Donation ----------
+
+
+class MonthlyStatus(models.TextChoices):
+    PENDING = "pending", _("awaiting the first payment")
+    ACTIVE = "active", _("active")
+    PAST_DUE = "past_due", _("renewal failed")
+    ENDING = "ending", _("ends at the end of the period")
+    ENDED = "ended", _("ended")
+
+
+class MonthlyEndReason(models.TextChoices):
+    NONE = "", _("none")
+    DONOR = "donor", _("cancelled by the donor")
+    COVERED = "covered", _("the legal cost is covered")
+    CLOSURE = "closure", _("the case is closed")
+    ADMIN = "admin", _("cancelled by the organizer")
+    STRIPE = "stripe", _("ended by Stripe")
+
+
+class MonthlyGift(models.Model):
+    """A gift renewed every month by a Stripe subscription.
+
+    Money counts only through `donations`: each paid invoice is one Donation (unique on the
+    invoice id) moved by `ledger.donation_change`, so a renewal counts once whatever the order and
+    number of Stripe's events. `status` follows the subscription. `stop_claimed_at` is claimed by
+    a conditional update, so an automatic stop (goal met, case closed) is made once, however many
+    gifts cross the goal together.
+    """
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="monthly_gifts")
+    amount = money_field(
+        verbose_name=_("monthly amount"),
+        help_text=_("Charged every month, in CAD (the gift plus any fee the donor covers)."),
+    )
+    covers_fees = models.BooleanField(_("covers the fees"), default=False)
+    fee_covered = money_field(
+        verbose_name=_("fee covered"),
+        help_text=_("Part of the monthly amount added to cover the processing fee, in CAD."),
+    )
+    status = models.CharField(
+        _("status"),
+        max_length=10,
+        choices=MonthlyStatus.choices,
+        default=MonthlyStatus.PENDING,
+        help_text=_("Follows the Stripe subscription; only paid invoices count in the totals."),
+    )
+    until_covered = models.BooleanField(
+        _("until the legal cost is covered"),
+        default=False,
+        help_text=_("Ends by itself when the community goal is met or the case is closed."),
+    )
+    email = models.EmailField(_("email"))
+    language = models.CharField(max_length=8, default="en", help_text=_("Language for emails."))
+    display_name = models.CharField(_("display name"), max_length=80, blank=True)
+    message = models.TextField(_("message"), max_length=500, blank=True)
+    anonymous = models.BooleanField(_("anonymous"), default=False)
+    show_amount = models.BooleanField(_("show amount publicly"), default=True)
+    checkout_session_id = models.CharField(max_length=255, blank=True, db_index=True)
+    subscription_id = models.CharField(max_length=255, blank=True)
+    customer_id = models.CharField(max_length=255, blank=True)
+    current_period_end = models.DateTimeField(
+        null=True, blank=True, help_text=_("When the paid month ends (the next renewal).")
+    )
+    end_reason = models.CharField(
+        max_length=10, choices=MonthlyEndReason.choices, default="", blank=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    cancel_requested_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    stop_claimed_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text=_("When the automatic end (goal met, case closed) was claimed, once."),
+    )
+    ending_email_sent_at = models.DateTimeField(null=True, blank=True)
+
+    objects = MoneyManager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("monthly gift")
+        verbose_name_plural = _("monthly gifts")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(amount__gt=0), name="monthly_amount_positive"
+            ),
+            models.UniqueConstraint(
+                fields=["subscription_id"],
+                condition=~models.Q(subscription_id=""),
+                name="monthly_subscription_once",
+            ),
+        ]
+        indexes = [models.Index(fields=["campaign", "status"], name="monthly_campaign_status_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.amount}/month ({self.get_status_display()})"
+
+    @property
+    def gift(self) -> Money:
+        """What the donor chose to give each month, less any fee they cover."""
+        return cad(self.amount.amount - self.fee_covered.amount)
+
+    @property
+    def public_name(self) -> str:
+        if self.anonymous or not self.display_name.strip():
+            return str(_("Anonymous"))
+        return self.display_name
+
+    @property
+    def is_live(self) -> bool:
+        """Still renewing (or retrying a failed renewal)."""
+        return self.status in (MonthlyStatus.ACTIVE, MonthlyStatus.PAST_DUE)
+
+
+class MonthlyRenewalFailure(models.Model):
+    """A renewal Stripe could not charge (`invoice.payment_failed`): counts nothing; the supporter
+    is told once per invoice how to update the card, and Stripe's retries decide the rest."""
+
+    gift = models.ForeignKey(MonthlyGift, on_delete=models.CASCADE, related_name="failures")
+    invoice_id = models.CharField(max_length=255, unique=True)
+    attempt_count = models.PositiveIntegerField(default=1)
+    failed_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    email_sent_at = models.DateTimeField(null=True, blank=True)
+    recovered = models.BooleanField(default=False, help_text=_("A later attempt paid the invoice."))
+
+    class Meta:
+        ordering = ["-failed_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.invoice_id} ({self.attempt_count})"
 
 
 class OfflineGift(Donation):

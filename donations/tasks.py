@@ -17,10 +17,19 @@ from core import jobs
 from core.jobs import RetryingTask
 from core.locks import once_per_beat_tick
 from donations import emails, gateway
-from donations.models import ErasureRequest, EventStatus, Pledge, PledgeState
+from donations.models import (
+    ErasureRequest,
+    EventStatus,
+    MonthlyGift,
+    MonthlyRenewalFailure,
+    Pledge,
+    PledgeState,
+)
 from donations.services import (
     donation_fee_record,
     event_process,
+    monthly,
+    monthly_covered,
     pledges,
     receipt_mark_sent,
     recovery,
@@ -216,3 +225,63 @@ def pledges_sweep() -> dict[str, int]:
 def refund_surplus(closure_id: int) -> dict[str, int]:
     """Refund every pending share of a closed case through the gateway; each outcome is kept."""
     return surplus.closure_refund_all(closure_id=closure_id)
+
+
+# --- Monthly gifts -----------------------------------------------------------------------------
+
+
+@shared_task(bind=True, base=RetryingTask, backoff=MINUTE_RETRIES)
+def monthly_stop(self: RetryingTask, gift_id: int, reason: str) -> str:
+    """Cancel a claimed gift at period end through Stripe (goal met, case closed): the claim made
+    this the only task for it; the idempotency key makes a retry one request at Stripe."""
+    try:
+        return str(monthly.monthly_cancel(gift_id=gift_id, actor=reason).status)
+    except gateway.GatewayError as error:
+        self.retry_later(error)  # the sweep also finds claimed stops never requested
+        return "claimed"
+
+
+@shared_task(bind=True, base=RetryingTask, backoff=MINUTE_RETRIES)
+def send_monthly_email(self: RetryingTask, gift_id: int, kind: str) -> bool:
+    try:
+        return monthly.monthly_email_once(gift_id=gift_id, kind=kind, send=emails.monthly_send)
+    except OSError as error:  # SMTP down: the stamp is unset, try again later
+        self.retry_later(error)
+        return False
+
+
+@shared_task(bind=True, base=RetryingTask, backoff=MINUTE_RETRIES)
+def send_monthly_failed(self: RetryingTask, failure_id: int, invoice_url: str = "") -> bool:
+    """Tell the supporter once per invoice that a renewal failed and how to update the card."""
+    try:
+        return monthly.monthly_failure_email_once(
+            failure_id=failure_id, invoice_url=invoice_url, send=emails.monthly_failed_send
+        )
+    except OSError as error:
+        self.retry_later(error)
+        return False
+
+
+@shared_task(acks_late=True)
+@once_per_beat_tick
+def monthly_sweep() -> dict[str, int]:
+    """Periodic: automatic stops claimed but never sent to Stripe, ending emails never sent."""
+    stops = monthly_covered.stops_unfinished()
+    for gift_id in stops:
+        gift = MonthlyGift.objects.only("end_reason").get(pk=gift_id)
+        jobs.send("donations.tasks.monthly_stop", gift_id, gift.end_reason or "covered")
+    unsent = list(
+        MonthlyGift.objects.filter(
+            cancel_requested_at__isnull=False, ending_email_sent_at__isnull=True
+        ).values_list("pk", flat=True)
+    )
+    for gift_id in unsent:
+        jobs.send("donations.tasks.send_monthly_email", gift_id, "ending")
+    failures = list(
+        MonthlyRenewalFailure.objects.filter(
+            email_sent_at__isnull=True, recovered=False
+        ).values_list("pk", flat=True)
+    )
+    for failure_id in failures:
+        jobs.send("donations.tasks.send_monthly_failed", failure_id)
+    return {"stops": len(stops), "ending_emails": len(unsent), "failure_emails": len(failures)}

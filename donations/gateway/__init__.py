@@ -13,11 +13,12 @@ from typing import Any
 from django.conf import settings
 from djmoney.money import Money
 
-from donations.gateway import demo, events
+from donations.gateway import demo, events, stripe_subscriptions
 from donations.gateway import stripe as stripe_backend
 from donations.gateway.events import checkout_result_from, payment_intent_result
 from donations.gateway.stripe import CHECKOUT_EXPIRY_SECONDS, setup_result_from, webhook_event_parse
 from donations.gateway.types import (
+    CardUpdate,
     ChargeFee,
     ChargeRefund,
     CheckoutRedirect,
@@ -25,14 +26,18 @@ from donations.gateway.types import (
     Dispute,
     GatewayError,
     GatewayRefused,
+    Invoice,
     OffSessionCharge,
     RefundUpdate,
     SetupResult,
     SignatureError,
+    Subscription,
+    SubscriptionCheckout,
 )
 
 demo_result = demo.demo_result
 demo_setup_result = demo.demo_setup_result
+demo_invoice = demo.demo_invoice
 
 
 def is_demo() -> bool:
@@ -51,6 +56,10 @@ def channel() -> str:
 def settles_at_once() -> bool:
     """True when no webhook will report a payment or refund: the caller settles it itself."""
     return bool(backend().SETTLES_AT_ONCE)
+
+
+def subscriptions_backend() -> ModuleType:
+    return demo if is_demo() else stripe_subscriptions
 
 
 def checkout_session_create(**kwargs: Any) -> CheckoutRedirect:
@@ -127,8 +136,75 @@ def refund_create(
     )
 
 
+# --- Monthly gifts (gateway/stripe_subscriptions.py and its demo twins) ----------------------
+
+
+def subscription_checkout_create(**kwargs: Any) -> CheckoutRedirect:
+    result: CheckoutRedirect = subscriptions_backend().subscription_checkout_create(**kwargs)
+    return result
+
+
+def subscription_checkout_retrieve(*, session_id: str) -> SubscriptionCheckout:
+    result: SubscriptionCheckout = subscriptions_backend().subscription_checkout_retrieve(
+        session_id=session_id
+    )
+    return result
+
+
+def subscription_retrieve(*, subscription_id: str) -> Subscription:
+    result: Subscription = subscriptions_backend().subscription_retrieve(
+        subscription_id=subscription_id
+    )
+    return result
+
+
+def subscription_cancel_at_period_end(*, subscription_id: str, monthly_ref: str) -> Subscription:
+    result: Subscription = subscriptions_backend().subscription_cancel_at_period_end(
+        subscription_id=subscription_id, monthly_ref=monthly_ref
+    )
+    return result
+
+
+def subscription_amount_update(
+    *, subscription_id: str, monthly_ref: str, amount: Money
+) -> Subscription:
+    result: Subscription = subscriptions_backend().subscription_amount_update(
+        subscription_id=subscription_id, monthly_ref=monthly_ref, amount=amount
+    )
+    return result
+
+
+def card_update_session_create(**kwargs: Any) -> CheckoutRedirect:
+    result: CheckoutRedirect = subscriptions_backend().card_update_session_create(**kwargs)
+    return result
+
+
+def setup_intent_payment_method(*, setup_intent_id: str) -> str:
+    return str(subscriptions_backend().setup_intent_payment_method(setup_intent_id=setup_intent_id))
+
+
+def subscription_payment_method_set(
+    *, subscription_id: str, monthly_ref: str, payment_method_id: str
+) -> None:
+    subscriptions_backend().subscription_payment_method_set(
+        subscription_id=subscription_id,
+        monthly_ref=monthly_ref,
+        payment_method_id=payment_method_id,
+    )
+
+
+def invoice_retrieve(*, invoice_id: str) -> Invoice:
+    result: Invoice = subscriptions_backend().invoice_retrieve(invoice_id=invoice_id)
+    return result
+
+
 __all__ = [
     "CHECKOUT_EXPIRY_SECONDS",
+    "CardUpdate",
+    "Invoice",
+    "Subscription",
+    "SubscriptionCheckout",
+    "stripe_subscriptions",
     "ChargeFee",
     "ChargeRefund",
     "CheckoutRedirect",

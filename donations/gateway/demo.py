@@ -16,8 +16,11 @@ from donations.gateway.types import (
     CheckoutRedirect,
     CheckoutResult,
     GatewayError,
+    Invoice,
     OffSessionCharge,
     SetupResult,
+    Subscription,
+    SubscriptionCheckout,
 )
 
 CHANNEL = "demo"
@@ -104,4 +107,89 @@ def demo_setup_result(*, pledge_ref: str) -> SetupResult:
         customer_id=f"demo_cus_{pledge_ref}",
         payment_method_id=f"demo_pm_{pledge_ref}",
         setup_intent_id=f"demo_seti_{pledge_ref}",
+    )
+
+
+# --- Monthly gifts: a demo subscription renews only when the demo page says so ----------------
+
+
+def subscription_checkout_create(*, monthly_ref: str, **_: Any) -> CheckoutRedirect:
+    return CheckoutRedirect(
+        session_id=f"demo_sub_session_{monthly_ref}",
+        url=reverse("donations:monthly_demo", kwargs={"public_id": monthly_ref}),
+    )
+
+
+def subscription_checkout_retrieve(*, session_id: str) -> SubscriptionCheckout:
+    raise GatewayError("The demo gateway keeps no sessions to ask about.")
+
+
+def _demo_subscription(subscription_id: str, *, cancel_at_period_end: bool) -> Subscription:
+    return Subscription(
+        subscription_id=subscription_id,
+        customer_id="",
+        monthly_ref="",
+        status="active",
+        cancel_at_period_end=cancel_at_period_end,
+        current_period_end=None,
+    )
+
+
+def subscription_retrieve(*, subscription_id: str) -> Subscription:
+    return _demo_subscription(subscription_id, cancel_at_period_end=False)
+
+
+def subscription_cancel_at_period_end(*, subscription_id: str, **_: Any) -> Subscription:
+    return _demo_subscription(subscription_id, cancel_at_period_end=True)
+
+
+def subscription_amount_update(*, subscription_id: str, amount: Money, **_: Any) -> Subscription:
+    return Subscription(
+        subscription_id=subscription_id,
+        customer_id="",
+        monthly_ref="",
+        status="active",
+        cancel_at_period_end=False,
+        current_period_end=None,
+        unit_amount=amount,
+    )
+
+
+def card_update_session_create(*, monthly_ref: str, **_: Any) -> CheckoutRedirect:
+    return CheckoutRedirect(
+        session_id=f"demo_card_{monthly_ref}",
+        url=reverse("donations:monthly_demo_card", kwargs={"public_id": monthly_ref}),
+    )
+
+
+def setup_intent_payment_method(*, setup_intent_id: str) -> str:
+    return f"demo_pm_{setup_intent_id}"
+
+
+def subscription_payment_method_set(**_: Any) -> None:
+    return None
+
+
+def invoice_retrieve(*, invoice_id: str) -> Invoice:
+    raise GatewayError("The demo gateway keeps no invoices to ask about.")
+
+
+def demo_invoice(
+    *, monthly_ref: str, number: int, amount: Money, period_end: int, paid: bool = True
+) -> Invoice:
+    """What the demo gateway reports for a gift's `number`th month (1 is the first payment)."""
+    invoice_id = f"demo_in_{monthly_ref}_{number}"
+    return Invoice(
+        invoice_id=invoice_id,
+        subscription_id=f"demo_sub_{monthly_ref}",
+        customer_id=f"demo_cus_{monthly_ref}",
+        monthly_ref=monthly_ref,
+        status="paid" if paid else "open",
+        amount_paid=amount if paid else Money(0, CURRENCY),
+        amount_due=amount,
+        currency=CURRENCY,
+        billing_reason="subscription_create" if number == 1 else "subscription_cycle",
+        attempt_count=1,
+        period_end=period_end,
+        payment_intent_id=f"demo_pi_{invoice_id}" if paid else "",
     )

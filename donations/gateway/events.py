@@ -9,7 +9,16 @@ from __future__ import annotations
 from typing import Any
 
 from core.money import cents_to_money
-from donations.gateway.types import ChargeRefund, CheckoutResult, Dispute, RefundUpdate
+from donations.gateway.types import (
+    CardUpdate,
+    ChargeRefund,
+    CheckoutResult,
+    Dispute,
+    Invoice,
+    RefundUpdate,
+    Subscription,
+    SubscriptionCheckout,
+)
 
 
 def _id(value: Any) -> str:
@@ -69,6 +78,17 @@ def is_setup_session(payload: dict[str, Any]) -> bool:
     return event_object(payload).get("mode") == "setup"
 
 
+def is_subscription_session(payload: dict[str, Any]) -> bool:
+    """A Checkout Session in subscription mode: a monthly gift started."""
+    return event_object(payload).get("mode") == "subscription"
+
+
+def is_card_update_session(payload: dict[str, Any]) -> bool:
+    """A setup-mode session that replaces a monthly gift's card (not a pledge's)."""
+    obj = event_object(payload)
+    return obj.get("mode") == "setup" and bool(_metadata(obj).get("monthly"))
+
+
 def pledge_payment(payload: dict[str, Any]) -> CheckoutResult | None:
     """A pledge's off-session PaymentIntent; None for Checkout's own (fulfilled from sessions)."""
     intent = event_object(payload)
@@ -107,3 +127,103 @@ def dispute(payload: dict[str, Any]) -> Dispute:
         charge_id=_id(obj.get("charge")),
         status=str(obj.get("status") or ""),
     )
+
+
+# --- Monthly gifts: subscriptions and their invoices -------------------------------------------
+
+
+def _int_or_none(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def subscription_checkout_from(session: dict[str, Any]) -> SubscriptionCheckout:
+    return SubscriptionCheckout(
+        session_id=str(session.get("id") or ""),
+        monthly_ref=_metadata(session).get("monthly", "")
+        or str(session.get("client_reference_id") or ""),
+        subscription_id=_id(session.get("subscription")),
+        customer_id=_id(session.get("customer")),
+        invoice_id=_id(session.get("invoice")),
+        payment_status=str(session.get("payment_status") or "unpaid"),
+        complete=session.get("status") == "complete",
+    )
+
+
+def subscription_checkout(payload: dict[str, Any]) -> SubscriptionCheckout:
+    return subscription_checkout_from(event_object(payload))
+
+
+def card_update(payload: dict[str, Any]) -> CardUpdate:
+    session = event_object(payload)
+    metadata = _metadata(session)
+    setup_intent = session.get("setup_intent")
+    payment_method = setup_intent.get("payment_method") if isinstance(setup_intent, dict) else ""
+    return CardUpdate(
+        session_id=str(session.get("id") or ""),
+        monthly_ref=metadata.get("monthly", ""),
+        subscription_id=metadata.get("subscription", ""),
+        setup_intent_id=_id(setup_intent),
+        payment_method_id=_id(payment_method),
+    )
+
+
+def invoice_from(invoice: dict[str, Any]) -> Invoice:
+    """Normalize an invoice. Since 2025-03-31.basil its subscription is under
+    `parent.subscription_details` and its PaymentIntent under `payments` (an includable list)."""
+    details = (invoice.get("parent") or {}).get("subscription_details") or {}
+    metadata = {str(k): str(v) for k, v in (details.get("metadata") or {}).items()}
+    monthly_ref = metadata.get("monthly") or _metadata(invoice).get("monthly", "")
+    payment_intent = charge = ""
+    for entry in (invoice.get("payments") or {}).get("data") or []:
+        payment = entry.get("payment") or {}
+        if entry.get("status") == "paid" or not payment_intent:
+            payment_intent = _id(payment.get("payment_intent")) or payment_intent
+            charge = _id(payment.get("charge")) or charge
+    lines = (invoice.get("lines") or {}).get("data") or []
+    period_end = _int_or_none(((lines[0].get("period") or {}) if lines else {}).get("end"))
+    return Invoice(
+        invoice_id=str(invoice.get("id") or ""),
+        subscription_id=_id(details.get("subscription")),
+        customer_id=_id(invoice.get("customer")),
+        monthly_ref=monthly_ref,
+        status=str(invoice.get("status") or ""),
+        amount_paid=cents_to_money(int(invoice.get("amount_paid") or 0)),
+        amount_due=cents_to_money(int(invoice.get("amount_due") or 0)),
+        currency=str(invoice.get("currency") or "").upper(),
+        billing_reason=str(invoice.get("billing_reason") or ""),
+        attempt_count=int(invoice.get("attempt_count") or 0),
+        period_end=period_end
+        if period_end is not None
+        else _int_or_none(invoice.get("period_end")),
+        payment_intent_id=payment_intent,
+        charge_id=charge,
+        hosted_invoice_url=str(invoice.get("hosted_invoice_url") or ""),
+        next_payment_attempt=_int_or_none(invoice.get("next_payment_attempt")),
+    )
+
+
+def invoice(payload: dict[str, Any]) -> Invoice:
+    return invoice_from(event_object(payload))
+
+
+def subscription_from(subscription: dict[str, Any]) -> Subscription:
+    """Normalize a subscription; its period is on its item since 2025-03-31.basil."""
+    items = (subscription.get("items") or {}).get("data") or []
+    item = items[0] if items else {}
+    price = item.get("price") or {}
+    unit_amount = _int_or_none(price.get("unit_amount"))
+    return Subscription(
+        subscription_id=str(subscription.get("id") or ""),
+        customer_id=_id(subscription.get("customer")),
+        monthly_ref=_metadata(subscription).get("monthly", ""),
+        status=str(subscription.get("status") or ""),
+        cancel_at_period_end=bool(subscription.get("cancel_at_period_end")),
+        current_period_end=_int_or_none(item.get("current_period_end")),
+        item_id=str(item.get("id") or ""),
+        product_id=_id(price.get("product")),
+        unit_amount=cents_to_money(unit_amount) if unit_amount is not None else None,
+    )
+
+
+def subscription(payload: dict[str, Any]) -> Subscription:
+    return subscription_from(event_object(payload))

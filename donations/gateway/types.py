@@ -101,3 +101,68 @@ class Dispute:
     payment_intent_id: str
     charge_id: str
     status: str  # Stripe's: "needs_response", "won", "lost", "warning_closed"...
+
+
+@dataclass(frozen=True)
+class Invoice:
+    """One invoice of a monthly gift's subscription (`invoice.*` events, or fetched).
+
+    `monthly_ref` is our `MonthlyGift.public_id`, from the subscription's metadata that Stripe
+    copies onto the invoice (`parent.subscription_details.metadata`). `payment_intent_id` and
+    `charge_id` come from the invoice's `payments`, empty when the payload does not include them.
+    """
+
+    invoice_id: str
+    subscription_id: str
+    customer_id: str
+    monthly_ref: str
+    status: str  # "draft", "open", "paid", "uncollectible", "void"
+    amount_paid: Money
+    amount_due: Money
+    currency: str
+    billing_reason: str  # "subscription_create", "subscription_cycle", ...
+    attempt_count: int
+    period_end: int | None  # Unix time the paid month ends, from the subscription line
+    payment_intent_id: str = ""
+    charge_id: str = ""
+    hosted_invoice_url: str = ""
+    next_payment_attempt: int | None = None
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """A monthly gift's subscription as Stripe reports it (`customer.subscription.*`)."""
+
+    subscription_id: str
+    customer_id: str
+    monthly_ref: str
+    status: str  # Stripe's: "active", "past_due", "canceled", "incomplete", "unpaid"...
+    cancel_at_period_end: bool
+    current_period_end: int | None
+    item_id: str = ""
+    product_id: str = ""
+    unit_amount: Money | None = None
+
+
+@dataclass(frozen=True)
+class SubscriptionCheckout:
+    """A completed subscription-mode Checkout Session: which subscription our gift became."""
+
+    session_id: str
+    monthly_ref: str
+    subscription_id: str
+    customer_id: str
+    invoice_id: str
+    payment_status: str
+    complete: bool
+
+
+@dataclass(frozen=True)
+class CardUpdate:
+    """A completed setup-mode session that replaces a monthly gift's card."""
+
+    session_id: str
+    monthly_ref: str
+    subscription_id: str
+    setup_intent_id: str
+    payment_method_id: str = ""

@@ -1,6 +1,6 @@
 """Reads for donations: totals, supporters, dashboard figures; `selectors.stages` for stages."""
 
-from donations.selectors import stages
+from donations.selectors import monthly, stages
 from donations.selectors.donations import (
     MAX_CHART_DAYS,
     PUBLIC_STATES,
@@ -19,11 +19,24 @@ from donations.selectors.donations import (
     public_gift,
     public_gifts_recent,
 )
+from donations.selectors.monthly import (
+    MonthlyDashboard,
+    MonthlyPace,
+    monthly_dashboard,
+    monthly_gifts_for_email,
+    monthly_pace,
+)
 
 __all__ = [
     "ChartPoint",
     "Dashboard",
     "MAX_CHART_DAYS",
+    "MonthlyDashboard",
+    "MonthlyPace",
+    "monthly",
+    "monthly_dashboard",
+    "monthly_gifts_for_email",
+    "monthly_pace",
     "PUBLIC_STATES",
     "PublicGift",
     "Totals",

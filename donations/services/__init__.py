@@ -3,7 +3,15 @@
 `ledger` is the money choke point every state change goes through; `pledges`, `surplus`,
 `recovery`, `privacy` and `fees` are reached as modules (`services.pledges.pledge_start`)."""
 
-from donations.services import fees, pledges, privacy, recovery, surplus
+from donations.services import (
+    fees,
+    monthly_covered,
+    monthly_events,
+    pledges,
+    privacy,
+    recovery,
+    surplus,
+)
 from donations.services.checkout import (
     FlagNotResolvable,
     checkout_begin,
@@ -26,6 +34,15 @@ from donations.services.ledger import (
     milestones_check,
     rollups_rebuild,
     totals_for_update,
+)
+from donations.services.monthly import (
+    MonthlyGiftNotFound,
+    MonthlyRefused,
+    monthly_amount_change,
+    monthly_cancel,
+    monthly_card_update_session,
+    monthly_checkout_begin,
+    monthly_start,
 )
 from donations.services.offline import (
     OFFLINE_CHANNELS,
@@ -52,6 +69,8 @@ __all__ = [
     "DonationNotFound",
     "HANDLERS",
     "FlagNotResolvable",
+    "MonthlyGiftNotFound",
+    "MonthlyRefused",
     "OFFLINE_CHANNELS",
     "OFFLINE_EARLIEST",
     "OfflineGiftRefused",
@@ -71,6 +90,13 @@ __all__ = [
     "fees",
     "is_uuid",
     "milestones_check",
+    "monthly_amount_change",
+    "monthly_cancel",
+    "monthly_card_update_session",
+    "monthly_checkout_begin",
+    "monthly_covered",
+    "monthly_events",
+    "monthly_start",
     "offline_gift_check",
     "offline_gift_record",
     "pledges",

@@ -37,6 +37,7 @@ from donations.models import (
     Pledge,
     PledgeState,
 )
+from donations.services import monthly_covered
 
 logger = logging.getLogger(__name__)
 
@@ -120,6 +121,11 @@ def donation_change(donation: Donation, mutate: Callable[[Donation], None]) -> D
         campaign_id = donation.campaign_id
         # robust: a milestone draft that cannot be written must never undo or hide a payment.
         transaction.on_commit(lambda: milestones_check(campaign_id=campaign_id), robust=True)
+        # The goal met: "until covered" monthly gifts stop (each claimed once, however many gifts
+        # cross it together).
+        transaction.on_commit(
+            lambda: monthly_covered.covered_check(campaign_id=campaign_id), robust=True
+        )
     if (
         donation.state == DonationState.CONFIRMED
         and not was_confirmed

@@ -18,7 +18,7 @@ from core import jobs
 from donations import gateway
 from donations.gateway import events
 from donations.models import Donation, EventStatus, StripeEvent
-from donations.services import pledges
+from donations.services import monthly_events, pledges
 from donations.services.checkout import donation_expire, donation_fulfil, donation_payment_failed
 from donations.services.disputes import dispute_close, dispute_open
 from donations.services.ledger import DonationNotFound
@@ -49,6 +49,13 @@ def event_record(*, payload: dict[str, Any], headers: dict[str, str]) -> tuple[S
 
 
 def _on_checkout_completed(event: StripeEvent) -> Donation | None:
+    if events.is_card_update_session(event.payload):  # a monthly gift's new card
+        monthly_events.monthly_card_updated(update=events.card_update(event.payload))
+        return None
+    if events.is_subscription_session(event.payload):  # a monthly gift started
+        return monthly_events.monthly_checkout_complete(
+            checkout=events.subscription_checkout(event.payload)
+        )
     if events.is_setup_session(event.payload):  # a card saved for a pledge: nothing was paid
         session = events.event_object(event.payload)
         pledges.pledge_setup_complete(result=gateway.setup_result_from(session))
@@ -63,11 +70,17 @@ def _on_payment_intent_succeeded(event: StripeEvent) -> Donation | None:
     return donation_fulfil(result=payment)
 
 
-def _on_async_failed(event: StripeEvent) -> Donation:
+def _on_async_failed(event: StripeEvent) -> Donation | None:
+    if events.is_subscription_session(event.payload):
+        return None  # the gift stays pending: its subscription never started
     return donation_payment_failed(result=events.checkout_session(event.payload))
 
 
-def _on_expired(event: StripeEvent) -> Donation:
+def _on_expired(event: StripeEvent) -> Donation | None:
+    if events.is_subscription_session(event.payload) or events.is_card_update_session(
+        event.payload
+    ):
+        return None  # an abandoned monthly gift or card update: nothing was counted
     return donation_expire(result=events.checkout_session(event.payload))
 
 
@@ -96,6 +109,22 @@ def _on_dispute_closed(event: StripeEvent) -> Donation:
     return dispute_close(dispute=events.dispute(event.payload))
 
 
+def _on_invoice_paid(event: StripeEvent) -> Donation | None:
+    return monthly_events.monthly_invoice_paid(invoice=events.invoice(event.payload))
+
+
+def _on_invoice_failed(event: StripeEvent) -> None:
+    monthly_events.monthly_invoice_failed(invoice=events.invoice(event.payload))
+
+
+def _on_subscription_changed(event: StripeEvent) -> None:
+    monthly_events.monthly_subscription_sync(subscription=events.subscription(event.payload))
+
+
+def _on_subscription_deleted(event: StripeEvent) -> None:
+    monthly_events.monthly_subscription_deleted(subscription=events.subscription(event.payload))
+
+
 # The event types the site acts on; every other type is stored and ignored. The README's webhook
 # setup lists exactly these (tests/test_readme.py), and reconciliation asks Stripe for them.
 HANDLERS: dict[str, Callable[[StripeEvent], Donation | None]] = {
@@ -110,6 +139,13 @@ HANDLERS: dict[str, Callable[[StripeEvent], Donation | None]] = {
     "refund.failed": _on_refund_updated,
     "charge.dispute.created": _on_dispute_created,
     "charge.dispute.closed": _on_dispute_closed,
+    # Monthly gifts: each paid invoice is one gift, whichever of the two events comes first.
+    "invoice.paid": _on_invoice_paid,
+    "invoice.payment_succeeded": _on_invoice_paid,
+    "invoice.payment_failed": _on_invoice_failed,
+    "customer.subscription.created": _on_subscription_changed,
+    "customer.subscription.updated": _on_subscription_changed,
+    "customer.subscription.deleted": _on_subscription_deleted,
 }
 
 

@@ -58,6 +58,7 @@ from donations.models import (
     ShareState,
     SurplusShare,
 )
+from donations.services import monthly_covered
 from donations.services.refunds import RefundRefused, refund_request
 
 logger = logging.getLogger(__name__)
@@ -231,6 +232,9 @@ def case_close(
         locked = Campaign.objects.select_for_update().get(pk=campaign.pk)
         if CaseClosure.objects.filter(campaign=locked).exists():
             raise ClosureError(_("This case is already closed."))
+        # Monthly gifts stop first (cancelled at period end through Stripe, queued before the
+        # refunds): nothing more is charged, and the renewals already paid share the surplus.
+        monthly_covered.closure_stop_all(campaign_id=locked.pk)
         preview = surplus_preview(campaign=locked, recovered=recovered)
         if preview.surplus != cad(expected_surplus.amount):
             raise ClosureError(

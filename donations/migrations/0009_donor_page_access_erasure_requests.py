@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('donations', '0007_stripeevent_traceback'),
+        ('donations', '0008_monthly_gifts'),
     ]
 
     operations = [
