@@ -13,7 +13,7 @@ from djmoney.money import Money
 
 from core.forms import CleanTextField, parse_amount
 from core.money import cad
-from donations.models import Donation
+from donations.models import Donation, MonthlyGift
 from front.forms import SHOWN_AS_CHOICES, _dollars
 
 
@@ -44,14 +44,20 @@ class DisplayForm(forms.Form):
     )
 
     @classmethod
-    def for_donation(cls, donation: Donation, *, data: object = None) -> DisplayForm:
+    def for_gift(
+        cls, gift: Donation | MonthlyGift, *, data: object = None, prefix: str = ""
+    ) -> DisplayForm:
         initial = {
-            "shown_as": "anonymous" if donation.anonymous else "name",
-            "display_name": donation.display_name,
-            "show_amount": donation.show_amount,
-            "message": donation.message,
+            "shown_as": "anonymous" if gift.anonymous else "name",
+            "display_name": gift.display_name,
+            "show_amount": gift.show_amount,
+            "message": gift.message,
         }
-        return cls(data, initial=initial, prefix=f"d-{donation.public_id}")  # type: ignore[arg-type]
+        return cls(
+            data,  # type: ignore[arg-type]
+            initial=initial,
+            prefix=prefix or f"d-{gift.public_id}",
+        )
 
     def clean(self) -> dict[str, object]:
         data = super().clean() or {}

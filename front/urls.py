@@ -54,6 +54,22 @@ donation_patterns = [
     path(
         "my-gifts/pledges/<uuid:ref>/cancel/", my_gifts.pledge_cancel, name="my_gifts_pledge_cancel"
     ),
+    path(
+        "my-gifts/monthly/<uuid:ref>/cancel/",
+        my_gifts.monthly_cancel,
+        name="my_gifts_monthly_cancel",
+    ),
+    path(
+        "my-gifts/monthly/<uuid:ref>/amount/",
+        my_gifts.monthly_amount,
+        name="my_gifts_monthly_amount",
+    ),
+    path("my-gifts/monthly/<uuid:ref>/card/", my_gifts.monthly_card, name="my_gifts_monthly_card"),
+    path(
+        "my-gifts/monthly/<uuid:ref>/display/",
+        my_gifts.monthly_display,
+        name="my_gifts_monthly_display",
+    ),
     path("my-gifts/data/", my_gifts.data_export, name="my_gifts_export"),
     path("my-gifts/erasure/", my_gifts.erasure, name="my_gifts_erasure"),
     path("my-gifts/sign-out/", my_gifts.sign_out, name="my_gifts_sign_out"),

@@ -50,9 +50,12 @@ def _pledges(email: str) -> models.QuerySet[Pledge]:
 
 
 def donor_gifts(*, email: str) -> DonorGifts:
-    """The donor's gifts, newest first. A pledge that was charged shows as its donation."""
+    """The donor's one-off gifts and pledges, newest first. A monthly gift's months are listed
+    with it (`monthly_gifts_for_email`), not here."""
     donations = list(
-        _donations(email).filter(state__in=LISTED_STATES).order_by("-created_at", "-id")
+        _donations(email)
+        .filter(state__in=LISTED_STATES, monthly_gift__isnull=True)
+        .order_by("-created_at", "-id")
     )
     pledges = list(_pledges(email).exclude(state=PledgeState.SETUP).order_by("-created_at", "-id"))
     return DonorGifts(donations=donations, pledges=pledges)

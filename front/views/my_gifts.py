@@ -157,16 +157,16 @@ def gifts_page(
     request: HttpRequest,
     donor: DonorPass,
     *,
-    forms: dict[str, DisplayForm] | None = None,
+    forms: dict[str, object] | None = None,
     status: int = 200,
     **extra: object,
 ) -> HttpResponse:
     gifts = donor_selectors.donor_gifts(email=donor.email)
     forms = forms or {}
     donations = [
-        (d, forms.get(str(d.public_id)) or DisplayForm.for_donation(d)) for d in gifts.donations
+        (d, forms.get(f"d-{d.public_id}") or DisplayForm.for_gift(d)) for d in gifts.donations
     ]
-    monthly = my_gifts_monthly.monthly_rows(donor.email, extra.pop("monthly_forms", None))
+    monthly = my_gifts_monthly.monthly_rows(donor.email, forms)
     erasure = ErasureRequest.objects.filter(email=donor.email, confirmed_at__isnull=True).first()
     context = {
         "donor_email": donor.email,
@@ -185,6 +185,14 @@ def gifts_page(
 @donor_required
 @require_GET
 def page(request: HttpRequest, donor: DonorPass) -> HttpResponse:
+    if request.GET.get("card") == "updated":  # back from Checkout (setup mode)
+        messages.info(
+            request,
+            gettext(
+                "Thank you. Your new card is used from the next renewal, once Stripe confirms."
+            ),
+        )
+        return HttpResponseRedirect(_page())
     return gifts_page(request, donor)
 
 
@@ -208,9 +216,9 @@ def display(request: HttpRequest, donor: DonorPass, ref: object) -> HttpResponse
     donation = donor_selectors.donor_donation(email=donor.email, ref=ref)
     if donation is None:
         raise Http404("No such gift.")
-    form = DisplayForm.for_donation(donation, data=request.POST)
+    form = DisplayForm.for_gift(donation, data=request.POST)
     if not form.is_valid():
-        return gifts_page(request, donor, forms={str(donation.public_id): form}, status=400)
+        return gifts_page(request, donor, forms={f"d-{donation.public_id}": form}, status=400)
     data = form.cleaned_data
     donor_display.donation_display_change(
         donation=donation,
@@ -263,3 +271,38 @@ def erasure(request: HttpRequest, donor: DonorPass) -> HttpResponse:
         gettext("Your request is sent. The organizer confirms it, and we email you about it."),
     )
     return SeeOther(f"{_page()}#erasure")
+
+
+# --- Monthly gifts (front/views/my_gifts_monthly.py) ---------------------------------------------
+
+
+def _shown(request: HttpRequest, donor: DonorPass, outcome: object) -> HttpResponse:
+    """The action's redirect, or the page again with the form it refused (400)."""
+    if isinstance(outcome, HttpResponse):
+        return outcome
+    refused: dict[str, object] = outcome[1]  # type: ignore[index]
+    return gifts_page(request, donor, forms=refused, status=400)
+
+
+@donor_required
+@require_POST
+def monthly_cancel(request: HttpRequest, donor: DonorPass, ref: object) -> HttpResponse:
+    return my_gifts_monthly.cancel(request, donor, ref)
+
+
+@donor_required
+@require_POST
+def monthly_amount(request: HttpRequest, donor: DonorPass, ref: object) -> HttpResponse:
+    return _shown(request, donor, my_gifts_monthly.amount_change(request, donor, ref))
+
+
+@donor_required
+@require_POST
+def monthly_card(request: HttpRequest, donor: DonorPass, ref: object) -> HttpResponse:
+    return my_gifts_monthly.card_update(request, donor, ref)
+
+
+@donor_required
+@require_POST
+def monthly_display(request: HttpRequest, donor: DonorPass, ref: object) -> HttpResponse:
+    return _shown(request, donor, my_gifts_monthly.display(request, donor, ref))
