@@ -3,9 +3,12 @@
 `/my-gifts/` asks for an email and answers the same whether or not it is known. The emailed link
 (donations.services.donor_access) starts a short session for that email and redirects to a clean
 address, so the token stays out of the history and of any referrer. Every page here is private:
-never stored by a cache (`Cache-Control: private, no-store`, and no `cached_response`), never
-indexed, never sending a referrer. Every action is a POST (CSRF) naming a gift by its unguessable
-reference, and checks that the gift is this donor's before doing anything.
+never stored by a cache (`Cache-Control: private, no-store`, and no `cached_response`) and never
+indexed. Following a valid link answers with `Referrer-Policy: no-referrer`; the other pages
+send a referrer to this site only (`same-origin`, the site's default): under `no-referrer` a
+browser posts a form with `Origin: null`, which Django's CSRF check refuses, and their addresses
+carry no secret (a refused link's page shows a dead token, with the language switcher's form). Every action is a POST (CSRF) naming a gift by its unguessable reference, and checks that
+the gift is this donor's before doing anything.
 """
 
 from __future__ import annotations
@@ -47,14 +50,14 @@ class SeeOther(HttpResponseRedirect):
 
 
 def private_page(view: View) -> View:
-    """Never cached, never indexed, never a referrer (the clean address only, but still)."""
+    """Never cached, never indexed; a referrer only to this site unless the view says none."""
 
     @wraps(view)
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         response = view(request, *args, **kwargs)
         response["Cache-Control"] = "private, no-store"
         response["X-Robots-Tag"] = "noindex, nofollow"
-        response["Referrer-Policy"] = "no-referrer"
+        response.headers.setdefault("Referrer-Policy", "same-origin")
         return response
 
     return wrapped
@@ -124,23 +127,18 @@ def open_link(request: HttpRequest, token: str) -> HttpResponse:
     try:
         donor = donor_access.donor_link_open(token=token)
     except donor_access.LinkInvalid:
-        return render(
-            request, "my_gifts/link_invalid.html", {"form": MyGiftsSignInForm()}, status=400
-        )
+        return render(request, "my_gifts/link_invalid.html", status=400)
     except donor_access.LinkExpired:
-        return render(
-            request,
-            "my_gifts/link_invalid.html",
-            {"form": MyGiftsSignInForm(), "expired": True},
-            status=410,
-        )
+        return render(request, "my_gifts/link_invalid.html", {"expired": True}, status=410)
     request.session.cycle_key()  # a new session id: nobody holding the old one rides along
     request.session[SESSION_KEY] = {
         "email": donor.email,
         "nonce": donor.nonce,
         "until": timezone.now().timestamp() + SESSION_SECONDS,
     }
-    return SeeOther(_page())
+    response = SeeOther(_page())
+    response["Referrer-Policy"] = "no-referrer"
+    return response
 
 
 @private_page
