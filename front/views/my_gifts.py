@@ -7,8 +7,9 @@ never stored by a cache (`Cache-Control: private, no-store`, and no `cached_resp
 indexed. Following a valid link answers with `Referrer-Policy: no-referrer`; the other pages
 send a referrer to this site only (`same-origin`, the site's default): under `no-referrer` a
 browser posts a form with `Origin: null`, which Django's CSRF check refuses, and their addresses
-carry no secret (a refused link's page shows a dead token, with the language switcher's form). Every action is a POST (CSRF) naming a gift by its unguessable reference, and checks that
-the gift is this donor's before doing anything.
+carry no secret (a refused link's page shows a dead token, with the language switcher's form).
+Every action is a POST (CSRF) naming a gift by its unguessable reference, and checks that the
+gift is this donor's before doing anything.
 """
 
 from __future__ import annotations
