@@ -253,6 +253,8 @@ CELERY_BEAT_SCHEDULE = {
     "send-scheduled-updates": {"task": "campaign.tasks.updates_sweep", "schedule": 60.0},
     # Missed all-or-nothing deadlines, pledge charges whose task was lost, cards still to detach.
     "sweep-pledges": {"task": "donations.tasks.pledges_sweep", "schedule": 60.0},
+    # Monthly gifts: automatic stops claimed but not yet sent to Stripe, emails still unsent.
+    "sweep-monthly": {"task": "donations.tasks.monthly_sweep", "schedule": 60.0},
     # Receipts, refunds, surplus shares and fees whose enqueue failed (broker down at the time).
     "sweep-lost-work": {"task": "donations.tasks.sweep_lost_work", "schedule": 60.0},
     "heartbeat": {"task": "ops.tasks.heartbeat", "schedule": HEARTBEAT_SECONDS},

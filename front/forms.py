@@ -27,14 +27,37 @@ SHOWN_AS_CHOICES = [
 ]
 
 
-# Laid out by templates/campaign/_donor_choices.html and _cover_fees.html, not by the generic loop.
+FREQUENCY_CHOICES = [
+    ("once", _("Once")),
+    ("monthly", _("Every month")),
+]
+
+
+# Laid out by templates/campaign/_donor_choices.html, _cover_fees.html and
+# templates/donations/_frequency.html, not by the generic loop.
 GROUPED_FIELDS = (
     "amount", "cover_fees", "shown_as", "display_name", "show_amount", "message", "website",
+    "frequency", "until_covered",
 )  # fmt: skip
 HONEYPOT_FIELD = "website"
 
 
 class DonationForm(forms.Form):
+    frequency = forms.ChoiceField(
+        label=_("How often"),
+        choices=FREQUENCY_CHOICES,
+        initial="once",
+        required=False,
+        widget=forms.RadioSelect,
+    )
+    until_covered = forms.BooleanField(
+        label=_("Stop my monthly gift by itself once the legal cost is covered"),
+        help_text=_(
+            "When members have given the whole community share (or the case is closed), the "
+            "monthly gift ends and you get an email: nothing more is charged."
+        ),
+        required=False,
+    )
     amount = forms.CharField(
         label=_("Amount (CAD)"),
         max_length=32,
@@ -110,8 +133,22 @@ class DonationForm(forms.Form):
         """Fields the page does not lay out in its own groups (added by other features)."""
         return [self[name] for name in self.fields if name not in GROUPED_FIELDS]
 
+    def clean_frequency(self) -> str:
+        # Absent from older forms and scripts: a one-off gift, as before.
+        return str(self.cleaned_data.get("frequency") or "once")
+
     def clean(self) -> dict[str, object]:
         data = super().clean() or {}
+        monthly = data.get("frequency") == "monthly"
+        data["until_covered"] = monthly and bool(data.get("until_covered"))
+        if monthly and not data.get("email") and "email" not in self.errors:
+            self.add_error(
+                "email",
+                forms.ValidationError(
+                    _("A monthly gift needs your email: for its receipts and to stop it."),
+                    code="email_missing",
+                ),
+            )
         # "anonymous" is still accepted from older forms and scripts posting the plain checkbox.
         shown_as = data.get("shown_as") or ("anonymous" if self.data.get("anonymous") else "")
         data["anonymous"] = shown_as == "anonymous"

@@ -22,6 +22,7 @@ from front import cache as page_cache
 from front.case_page import case_context
 from front.forms import PRESET_AMOUNTS, DonationForm
 from front.images import Progress
+from front.monthly import monthly_context
 
 
 def campaign_page(
@@ -37,6 +38,7 @@ def campaign_page(
         "campaign": campaign,
         "totals": totals,
         **case_context(campaign=campaign, totals=totals),
+        **monthly_context(campaign=campaign, totals=totals),
         "supporters": donation_selectors.public_gifts_recent(campaign=campaign, limit=5),
         "fee_schedule": fee_schedule(),
         **share_context(campaign=campaign),

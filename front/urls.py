@@ -4,7 +4,7 @@ its updates, widgets and subscriptions) and `donations:` (giving and pledging)."
 from django.urls import path
 
 from front.feeds import UpdatesFeed
-from front.views import campaign, donations, my_gifts, pledges, widget
+from front.views import campaign, donations, monthly, my_gifts, pledges, widget
 
 campaign_patterns = [
     path("", campaign.home, name="home"),
@@ -36,6 +36,9 @@ donation_patterns = [
     path("donations/<uuid:public_id>/cancelled/", donations.cancelled, name="cancelled"),
     path("donations/<uuid:public_id>/retry/", donations.checkout_retry, name="retry"),
     path("campaigns/<slug:slug>/donate/", donations.donate, name="donate"),
+    path("monthly/<uuid:public_id>/thanks/", monthly.monthly_thanks, name="monthly_thanks"),
+    path("monthly/<uuid:public_id>/pay/", monthly.monthly_demo, name="monthly_demo"),
+    path("monthly/<uuid:public_id>/card/", monthly.monthly_demo_card, name="monthly_demo_card"),
     path(
         "campaigns/<slug:slug>/stages/<int:stage_id>/pledge/",
         pledges.pledge_new,

@@ -42,6 +42,7 @@ def dashboard(model_admin: ModelAdmin, request: HttpRequest, campaign_id: int) -
         "d": data,
         "t": data.totals,
         "points": points,
+        "monthly": selectors.monthly_dashboard(campaign=campaign),
         "chart": charts.chart_svg(
             points=points,
             goal=cad(campaign.community_goal.amount),

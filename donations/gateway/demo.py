@@ -6,6 +6,7 @@ through the same fulfilment as a real payment, so the bar moves. Every function 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from django.urls import reverse
 from djmoney.money import Money
@@ -155,10 +156,13 @@ def subscription_amount_update(*, subscription_id: str, amount: Money, **_: Any)
     )
 
 
-def card_update_session_create(*, monthly_ref: str, **_: Any) -> CheckoutRedirect:
+def card_update_session_create(
+    *, monthly_ref: str, success_url: str = "", **_: Any
+) -> CheckoutRedirect:
+    page = reverse("donations:monthly_demo_card", kwargs={"public_id": monthly_ref})
     return CheckoutRedirect(
         session_id=f"demo_card_{monthly_ref}",
-        url=reverse("donations:monthly_demo_card", kwargs={"public_id": monthly_ref}),
+        url=f"{page}?{urlencode({'next': success_url})}" if success_url else page,
     )
 
 

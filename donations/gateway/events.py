@@ -220,6 +220,7 @@ def subscription_from(subscription: dict[str, Any]) -> Subscription:
         cancel_at_period_end=bool(subscription.get("cancel_at_period_end")),
         current_period_end=_int_or_none(item.get("current_period_end")),
         item_id=str(item.get("id") or ""),
+        price_id=str(price.get("id") or ""),
         product_id=_id(price.get("product")),
         unit_amount=cents_to_money(unit_amount) if unit_amount is not None else None,
     )

@@ -109,11 +109,9 @@ def subscription_amount_update(
         ],
         "proration_behavior": "none",
     }
-    # The current amount is in the key: 10 → 20 → 10 → 20 are four requests, not a replay.
-    key_params = {
-        **params,
-        "from": money_to_cents(current.unit_amount) if current.unit_amount else 0,
-    }
+    # The current price is in the key: each change makes a new price, so 10 → 20 → 10 → 20 are
+    # three requests (not a replay of the first), while a retry of one change is that change.
+    key_params = {**params, "from": current.price_id}
     updated = base._call(
         base.client().v1.subscriptions.update,
         subscription_id,

@@ -140,6 +140,7 @@ class Subscription:
     cancel_at_period_end: bool
     current_period_end: int | None
     item_id: str = ""
+    price_id: str = ""  # a new one at each amount change (inline price_data)
     product_id: str = ""
     unit_amount: Money | None = None
 

@@ -23,6 +23,7 @@ from donations.selectors.monthly import (
     MonthlyDashboard,
     MonthlyPace,
     monthly_dashboard,
+    monthly_gift_by_public_id,
     monthly_gifts_for_email,
     monthly_pace,
 )
@@ -35,6 +36,7 @@ __all__ = [
     "MonthlyPace",
     "monthly",
     "monthly_dashboard",
+    "monthly_gift_by_public_id",
     "monthly_gifts_for_email",
     "monthly_pace",
     "PUBLIC_STATES",

@@ -7,6 +7,7 @@ from datetime import date, timedelta
 from decimal import ROUND_UP, Decimal
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db.models import Count, QuerySet, Sum
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
@@ -131,3 +132,10 @@ def monthly_dashboard(*, campaign: Campaign, days: int = 30) -> MonthlyDashboard
         failed=sum(failed.values()),
         days=series,
     )
+
+
+def monthly_gift_by_public_id(*, public_id: str) -> MonthlyGift | None:
+    try:
+        return MonthlyGift.objects.select_related("campaign").filter(public_id=public_id).first()
+    except (ValueError, TypeError, ValidationError):
+        return None

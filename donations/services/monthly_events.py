@@ -44,11 +44,14 @@ def _link(gift: MonthlyGift, *, subscription_id: str, customer_id: str) -> None:
 
 
 def _activate(gift: MonthlyGift) -> bool:
-    """A first payment (or a retry that paid) makes the gift active; True when it just started."""
+    """A first payment, or the retry that paid the failed invoice, makes the gift active (a late
+    report of an older paid invoice leaves a newer failure standing). True when it just started."""
     started = gift.started_at is None
     if started:
         gift.started_at = timezone.now()
-    if gift.status in (MonthlyStatus.PENDING, MonthlyStatus.PAST_DUE):
+    if gift.status == MonthlyStatus.PENDING or (
+        gift.status == MonthlyStatus.PAST_DUE and not gift.failures.filter(recovered=False).exists()
+    ):
         gift.status = MonthlyStatus.ACTIVE
     return started
 
@@ -89,10 +92,10 @@ def monthly_invoice_paid(*, invoice: gateway.Invoice) -> Donation | None:
         return None  # a $0 invoice or one not paid yet: nothing to count
     gift = monthly_locked(monthly_ref=invoice.monthly_ref, subscription_id=invoice.subscription_id)
     _link(gift, subscription_id=invoice.subscription_id, customer_id=invoice.customer_id)
+    MonthlyRenewalFailure.objects.filter(invoice_id=invoice.invoice_id).update(recovered=True)
     started = _activate(gift)
     _period_end(gift, invoice.period_end)
     gift.save()
-    MonthlyRenewalFailure.objects.filter(invoice_id=invoice.invoice_id).update(recovered=True)
     donation = Donation.objects.select_for_update().filter(invoice_id=invoice.invoice_id).first()
     if donation is not None and donation.state not in CONFIRMABLE:
         return donation  # counted already: a redelivery, the other event type, reconciliation
@@ -114,7 +117,6 @@ def monthly_invoice_paid(*, invoice: gateway.Invoice) -> Donation | None:
             email=gift.email,
             language=gift.language,
             channel=gateway.channel(),
-            checkout_session_id=gift.checkout_session_id if first else "",
         )
     mismatch = (
         f"Invoice paid in {invoice.currency}, not {CURRENCY}."

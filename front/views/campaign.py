@@ -15,6 +15,7 @@ from campaign.models import Campaign
 from donations import selectors as donation_selectors
 from front import cache as page_cache
 from front.forms import SubscribeForm
+from front.monthly import monthly_context
 from front.pages import campaign_page_cached
 
 
@@ -52,6 +53,7 @@ def _totals_payload(slug: str) -> dict[str, object] | None:
     if campaign is None:
         return None
     t = donation_selectors.campaign_totals(campaign=campaign)
+    pace = donation_selectors.monthly_pace(campaign=campaign, remaining=t.remaining)
     return {
         "campaign": campaign.slug,
         "currency": "CAD",
@@ -64,6 +66,8 @@ def _totals_payload(slug: str) -> dict[str, object] | None:
         "donation_count": t.donation_count,
         "percent": float(t.percent),
         "hours_funded": float(t.hours_funded),
+        "monthly_supporters": pace.supporters,
+        "monthly_amount": f"{pace.amount.amount:.2f}",
     }
 
 
@@ -72,7 +76,12 @@ def progress_fragment(request: HttpRequest, slug: str) -> HttpResponse:
     """The progress block alone, for the page's 15-second refresh."""
     campaign = get_object_or_404(Campaign, slug=slug)
     totals = donation_selectors.campaign_totals(campaign=campaign)
-    response = render(request, "campaign/_progress.html", {"campaign": campaign, "totals": totals})
+    context = {
+        "campaign": campaign,
+        "totals": totals,
+        **monthly_context(campaign=campaign, totals=totals),
+    }
+    response = render(request, "campaign/_progress.html", context)
     response["Cache-Control"] = "public, max-age=10"
     return response
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -19,6 +20,7 @@ from donations.models import Donation, DonationState
 from front import ratelimits
 from front.forms import DonationForm
 from front.pages import campaign_page
+from front.views import monthly
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +76,10 @@ def donate(request: HttpRequest, slug: str) -> HttpResponse:
     if wait:
         return ratelimits.rate_limited_response(request, campaign, wait)
     data = form.cleaned_data
+    if data.get("frequency") == "monthly":
+        response = monthly.monthly_begin(request, campaign=campaign, data=data)
+        _subscribe(data, campaign)
+        return response
     donation = services.donation_start(
         campaign=campaign,
         amount=data["amount"],
@@ -85,11 +91,15 @@ def donate(request: HttpRequest, slug: str) -> HttpResponse:
         language=translation.get_language() or "en",
         cover_fees=data.get("cover_fees", False),
     )
+    _subscribe(data, campaign)
+    return _checkout_redirect(request, donation)
+
+
+def _subscribe(data: dict[str, Any], campaign: Campaign) -> None:
     if data.get("subscribe") and data["email"]:
         campaign_services.subscriber_request(
             campaign=campaign, email=data["email"], language=translation.get_language() or "en"
         )
-    return _checkout_redirect(request, donation)
 
 
 @require_POST

@@ -42,6 +42,9 @@ ENDPOINTS: tuple[tuple[str, str, str], ...] = (
     ("POST", "/v1/refunds", "RefundCreateParams"),
     ("GET", f"/v1/balance_transactions/{ID}", "BalanceTransactionRetrieveParams"),
     ("GET", "/v1/events", "EventListParams"),
+    ("GET", f"/v1/subscriptions/{ID}", "SubscriptionRetrieveParams"),
+    ("POST", f"/v1/subscriptions/{ID}", "SubscriptionUpdateParams"),
+    ("GET", f"/v1/invoices/{ID}", "InvoiceRetrieveParams"),
 )
 
 # Parameters removed by an API version the pinned SDK's types have not caught up with, per params

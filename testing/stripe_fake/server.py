@@ -11,7 +11,8 @@ reused for another endpoint or other parameters (a matching reuse replays the fi
 
 This module is the server, its state and the routing; each family of endpoints is a mixin:
 `checkout` (payment-mode Checkout Sessions), `payments` (PaymentIntents, refunds, disputes,
-balance transactions) and `cards` (customers, setup mode, off-session charges).
+balance transactions), `cards` (customers, setup mode, off-session charges) and `subscriptions`
+(subscription-mode Checkout, subscriptions, invoices).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from testing.stripe_fake import contract
 from testing.stripe_fake.cards import SavedCardsMixin
 from testing.stripe_fake.checkout import CheckoutMixin
 from testing.stripe_fake.payments import PaymentsMixin
+from testing.stripe_fake.subscriptions import SubscriptionsMixin
 from testing.stripe_fake.wire import created_since, error, page_of, unflatten
 
 API_VERSION = "2026-10-28.endive"
@@ -64,7 +66,7 @@ class Answered:
 REJECTIONS: list[Rejection] = []
 
 
-class StripeFake(SavedCardsMixin, CheckoutMixin, PaymentsMixin):
+class StripeFake(SavedCardsMixin, SubscriptionsMixin, CheckoutMixin, PaymentsMixin):
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.counter = itertools.count(1)
@@ -100,6 +102,7 @@ class StripeFake(SavedCardsMixin, CheckoutMixin, PaymentsMixin):
             self.failures: list[tuple[int, str]] = []  # (status, error type) for the next calls
             self.delay_seconds = 0.0
             self.cards_reset()
+            self.subscriptions_reset()
 
     def fail_next(self, status: int = 500, error_type: str = "api_error", times: int = 1) -> None:
         self.failures.extend([(status, error_type)] * times)
@@ -208,7 +211,13 @@ class StripeFake(SavedCardsMixin, CheckoutMixin, PaymentsMixin):
         logger.warning("Stripe fake rejected %s %s: %s", method, path, rejection.message)
 
     def _route(self, method: str, path: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        for route in (self.cards_route, self.checkout_route, self.payments_route):
+        routes = (
+            self.cards_route,
+            self.subscriptions_route,
+            self.checkout_route,
+            self.payments_route,
+        )
+        for route in routes:
             routed = route(method, path, params)
             if routed is not None:
                 return routed

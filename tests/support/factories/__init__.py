@@ -30,9 +30,12 @@ from tests.support.factories.donations import (
     pay,
 )
 from tests.support.factories.donor_page import DonorAccessFactory, ErasureRequestFactory
+from tests.support.factories.monthly import MonthlyGiftFactory, MonthlyRenewalFailureFactory
 from tests.support.factories.people import UserFactory
 
 __all__ = [
+    "MonthlyGiftFactory",
+    "MonthlyRenewalFailureFactory",
     "AmountTallyFactory",
     "CampaignFactory",
     "CampaignTotalsFactory",
