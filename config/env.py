@@ -64,7 +64,8 @@ def networks_check(name: str, networks: list[str]) -> None:
 
 
 def env_seconds(name: str, *, default: int, low: int, high: int) -> int:
-    """A duration in whole seconds between `low` and `high`, or a start-up error naming it."""
+    """A duration in whole seconds between `low` and `high`, or a start-up error naming it
+    (`MY_GIFTS_LINK_MAX_AGE`: how long the emailed sign-in link to a donor's page works)."""
     value = env_or_fail(env.int, name, default=default)
     if not low <= value <= high:
         raise ImproperlyConfigured(

@@ -319,7 +319,6 @@ DONATION_RATE_LIMIT: str = env.str("DONATION_RATE_LIMIT", default="5/10m")
 if not re.fullmatch(r"\d+/\d*[smhd]", DONATION_RATE_LIMIT):
     raise ImproperlyConfigured("DONATION_RATE_LIMIT must look like 5/10m (count/period).")
 RATELIMIT_ENABLE: bool = env_or_fail(env.bool, "RATELIMIT_ENABLE", default=True)
-# How long the emailed sign-in link to a donor's page ("Manage my gifts") works: 5 min to 7 days.
 MY_GIFTS_LINK_MAX_AGE = env_seconds("MY_GIFTS_LINK_MAX_AGE", default=3600, low=300, high=604800)
 # --- The client address behind proxies (core/client_ip.py) --------------------------------------
 # How many reverse proxies in front append to X-Forwarded-For (nginx alone: 1; a load balancer in
