@@ -20,7 +20,14 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from core import jobs
-from donations.models import Donation, DonorAccess, ErasureRequest, Pledge, donor_key_for
+from donations.models import (
+    Donation,
+    DonorAccess,
+    ErasureRequest,
+    MonthlyGift,
+    Pledge,
+    donor_key_for,
+)
 from donations.services import privacy
 
 SALT = "donations.my-gifts.sign-in"
@@ -54,7 +61,10 @@ def donor_known(*, email: str) -> bool:
     key = donor_key_for(email)
     if Donation.objects.filter(models.Q(donor_key=key) | models.Q(email__iexact=email)).exists():
         return True
-    return Pledge.objects.filter(email__iexact=email).exists()
+    return (
+        Pledge.objects.filter(email__iexact=email).exists()
+        or MonthlyGift.objects.filter(email__iexact=email).exists()
+    )
 
 
 @transaction.atomic

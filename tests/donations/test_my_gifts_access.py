@@ -268,3 +268,12 @@ def test_every_receipt_opens_the_donors_page(client, campaign):
 
     assert client.get(path)["Location"] == "/fr/my-gifts/gifts/"
     assert "25,00\xa0$" in client.get("/fr/my-gifts/gifts/").content.decode()
+
+
+def test_a_monthly_supporter_is_known(client, campaign):
+    from core.money import cad
+    from donations.services import monthly
+
+    monthly.monthly_start(campaign=campaign, amount=cad("20.00"), email="zoe@example.ca")
+    ask(client, "zoe@example.ca")
+    assert [m.to for m in mail.outbox] == [["zoe@example.ca"]]
