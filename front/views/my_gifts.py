@@ -29,6 +29,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from core.client_ip import client_ip
 from donations.models import ErasureRequest
 from donations.selectors import donors as donor_selectors
 from donations.services import donor_access, donor_display, pledges, privacy
@@ -112,7 +113,7 @@ def start(request: HttpRequest) -> HttpResponse:
     email = form.cleaned_data["email"]
     wait = ratelimits.my_gifts_wait_seconds(request, email=email)
     if wait:
-        logger.warning("Sign-in link requests rate-limited for %s", request.META.get("REMOTE_ADDR"))
+        logger.warning("Sign-in link requests rate-limited for %s", client_ip(request))
         context["wait_minutes"] = max(1, -(-wait // 60))
         response = render(request, "my_gifts/start.html", context, status=429)
         response["Retry-After"] = str(wait)
