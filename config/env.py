@@ -61,3 +61,15 @@ def networks_check(name: str, networks: list[str]) -> None:
             ipaddress.ip_network(network, strict=False)
     except ValueError as error:
         raise ImproperlyConfigured(f"{name} is invalid: {error}") from error
+
+
+def env_seconds(name: str, *, default: int, low: int, high: int) -> int:
+    """A duration in whole seconds between `low` and `high`, or a start-up error naming it
+    (`MY_GIFTS_LINK_MAX_AGE`: how long the emailed sign-in link to a donor's page works)."""
+    value = env_or_fail(env.int, name, default=default)
+    if not low <= value <= high:
+        raise ImproperlyConfigured(
+            f"Environment variable {name} is invalid: {value} is not between {low} and {high} "
+            "seconds."
+        )
+    return value

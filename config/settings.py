@@ -17,7 +17,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
 
-from config.env import env, env_or_fail, mailers_from_url, networks_check
+from config.env import env, env_or_fail, env_seconds, mailers_from_url, networks_check
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -320,6 +320,7 @@ for _name in ("DONATION_RATE_LIMIT", "SUBSCRIBE_RATE_LIMIT", "SUBSCRIBE_ADDRESS_
     if not re.fullmatch(r"\d+/\d*[smhd]", globals()[_name]):
         raise ImproperlyConfigured(f"{_name} must look like 5/10m (count/period).")
 RATELIMIT_ENABLE: bool = env_or_fail(env.bool, "RATELIMIT_ENABLE", default=True)
+MY_GIFTS_LINK_MAX_AGE = env_seconds("MY_GIFTS_LINK_MAX_AGE", default=3600, low=300, high=604800)
 # --- The client address behind proxies (core/client_ip.py) --------------------------------------
 # How many reverse proxies in front append to X-Forwarded-For (nginx alone: 1; a load balancer in
 # front of nginx: 2). 0: no proxy, the connecting address is the client.

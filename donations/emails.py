@@ -13,7 +13,15 @@ from django.urls import NoReverseMatch, reverse
 
 from core.emails import email_send
 from core.money import cad
-from donations.models import Donation, DonationState, MonthlyGift, MonthlyRenewalFailure, Pledge
+from donations.models import (
+    Donation,
+    DonationState,
+    ErasureRequest,
+    MonthlyGift,
+    MonthlyRenewalFailure,
+    Pledge,
+)
+from donations.services import donor_access
 from donations.services.pledges import CANCEL_SALT, PAY_SALT, pledge_token
 
 
@@ -26,12 +34,43 @@ def receipt_send(donation: Donation) -> None:
             "site_url": settings.SITE_URL,
             "receipt_url": settings.SITE_URL
             + reverse("donations:thanks", kwargs={"public_id": donation.public_id}),
+            # Opens the donor's page directly (a sign-in link, valid MY_GIFTS_LINK_MAX_AGE).
+            "manage_url": my_gifts_link_url(donor_access.donor_link_issue(email=donation.email)),
         }
 
     # One Message-ID per receipt: a copy re-sent after a worker died between the mail server's
     # acceptance and the commit is the same message, which mail services show once.
     headers = {"Message-ID": f"<receipt.{donation.public_id}@{_mail_domain()}>"}
     email_send("receipt", context, to=donation.email, language=donation.language, headers=headers)
+
+
+def my_gifts_link_url(token: str) -> str:
+    return settings.SITE_URL + reverse("donations:my_gifts_open", kwargs={"token": token})
+
+
+def my_gifts_link_send(*, email: str, language: str) -> bool:
+    """The sign-in link to the donor's page; nothing is sent to an address that never gave."""
+    if not donor_access.donor_known(email=email):
+        return False
+
+    def context() -> dict[str, object]:
+        return {
+            "link": my_gifts_link_url(donor_access.donor_link_issue(email=email)),
+            "minutes": max(1, settings.MY_GIFTS_LINK_MAX_AGE // 60),
+            "start_url": settings.SITE_URL + reverse("donations:my_gifts"),
+        }
+
+    email_send("my_gifts_link", context, to=email, language=language)
+    return True
+
+
+def erasure_received_send(request: ErasureRequest) -> bool:
+    if not request.email:  # already erased: nobody left to tell
+        return False
+    email_send(
+        "my_gifts_erasure", {"request": request}, to=request.email, language=request.language
+    )
+    return True
 
 
 def pledge_links(pledge: Pledge) -> dict[str, str]:

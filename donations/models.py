@@ -793,3 +793,46 @@ class SurplusShare(models.Model):
         if self.refund is not None:
             return str(self.refund.status)
         return str(self.state)
+
+
+# --- The donor's page ("Manage my gifts") -------------------------------------------------------
+
+
+class DonorAccess(models.Model):
+    """The newest sign-in link to one donor's page. A link carries this row's nonce, so issuing a
+    newer link voids every older one, and erasing the donor (which blanks the email of every row
+    holding it, donations.services.privacy) voids them all."""
+
+    email = models.EmailField(_("email"), db_index=True)
+    nonce = models.CharField(max_length=32)
+    issued_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("donor sign-in link")
+        verbose_name_plural = _("donor sign-in links")
+
+    def __str__(self) -> str:
+        return f"Link issued {self.issued_at:%Y-%m-%d %H:%M}"
+
+
+class ErasureRequest(models.Model):
+    """A donor asked, from their page, for their personal data to be erased. The organizer confirms
+    it in the admin, which runs the erasure: the money records stay, the person's details go."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    email = models.EmailField(
+        _("email"), blank=True, help_text=_("Blank once the erasure is done: it erased this too.")
+    )
+    language = models.CharField(max_length=8, default="en")
+    requested_at = models.DateTimeField(_("requested at"), auto_now_add=True)
+    confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
+    confirmed_by = models.CharField(_("confirmed by"), max_length=150, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        verbose_name = _("erasure request")
+        verbose_name_plural = _("erasure requests")
+
+    def __str__(self) -> str:
+        state = "confirmed" if self.confirmed_at else "waiting"
+        return f"Erasure requested {self.requested_at:%Y-%m-%d} ({state})"

@@ -17,7 +17,7 @@ from core import jobs
 from core.jobs import RetryingTask
 from core.locks import once_per_beat_tick
 from donations import emails, gateway
-from donations.models import EventStatus, Pledge, PledgeState
+from donations.models import ErasureRequest, EventStatus, Pledge, PledgeState
 from donations.services import (
     donation_fee_record,
     event_process,
@@ -62,6 +62,31 @@ def send_receipt(self: RetryingTask, donation_id: int) -> bool:
     try:
         return receipt_mark_sent(donation_id=donation_id, send=emails.receipt_send)
     except OSError as error:  # SMTP down: try again later, the receipt is still unsent
+        self.retry_later(error)
+        return False
+
+
+@shared_task(bind=True, base=RetryingTask, backoff=MINUTE_RETRIES)
+def send_my_gifts_link(self: RetryingTask, email: str, language: str) -> bool:
+    """Best-effort: a donor whose link did not come asks again (the page says so)."""
+    try:
+        return emails.my_gifts_link_send(email=email, language=language)
+    except OSError as error:  # the mail server refused or was unreachable
+        logger.warning("Sign-in link to a donor's page not sent: %s", error)
+        self.retry_later(error)
+        return False
+
+
+@shared_task(bind=True, base=RetryingTask, backoff=MINUTE_RETRIES)
+def send_erasure_received(self: RetryingTask, request_id: int) -> bool:
+    """Best-effort: the request itself is stored and shown to the organizer either way."""
+    request = ErasureRequest.objects.filter(pk=request_id).first()
+    if request is None:
+        return False
+    try:
+        return emails.erasure_received_send(request)
+    except OSError as error:
+        logger.warning("Erasure acknowledgement not sent: %s", error)
         self.retry_later(error)
         return False
 

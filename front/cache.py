@@ -248,6 +248,8 @@ IGNORED_MODELS = frozenset(
     {
         "donations.stripeevent",
         "donations.donortally",
+        "donations.donoraccess",  # the donor's page (front/views/my_gifts.py) is never cached
+        "donations.erasurerequest",
         "campaign.subscriber",
         "campaign.updatedelivery",
     }

@@ -24,6 +24,7 @@ from django_ratelimit.core import get_usage
 from campaign.models import Campaign
 from core.client_ip import client_ip
 from core.outages import CACHE_ERRORS
+from donations.models import donor_key_for
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +75,33 @@ def donation_wait_seconds(request: HttpRequest, *, count: bool) -> int:
         over = used > limit if count else used >= limit
         if over:
             waits.append(max(int(usage["time_left"]), 1))  # type: ignore[call-overload]
+    return max(waits, default=0)
+
+
+# Sign-in links to the donor's page: each sends an email, so per client address and per target
+# address (hashed: no address is written to the cache), whether or not the address is known.
+MY_GIFTS_GROUP = "donations.my_gifts"
+MY_GIFTS_IP_RATE = "10/h"
+MY_GIFTS_ADDRESS_RATE = "3/h"
+
+
+def my_gifts_wait_seconds(request: HttpRequest, *, email: str) -> int:
+    """Seconds until this client may ask for another sign-in link to `email`; counts this one."""
+    address = f"address:{donor_key_for(email)}"
+    limits = (("ip", MY_GIFTS_IP_RATE), (lambda group, request: address, MY_GIFTS_ADDRESS_RATE))
+    waits = []
+    try:
+        for key, rate in limits:
+            usage = get_usage(
+                request, group=MY_GIFTS_GROUP, key=key, rate=rate, method="POST", increment=True
+            )
+            if usage is not None and int(usage["count"]) > int(usage["limit"]):
+                waits.append(max(int(usage["time_left"]), 1))
+    except CACHE_ERRORS:  # only a cache outage lets a request through
+        logger.exception(
+            "Rate-limit cache unavailable; sign-in link request from %s allowed", client_ip(request)
+        )
+        return 0
     return max(waits, default=0)
 
 

@@ -4,7 +4,7 @@ its updates, widgets and subscriptions) and `donations:` (giving and pledging)."
 from django.urls import path
 
 from front.feeds import UpdatesFeed
-from front.views import campaign, donations, monthly, pledges, widget
+from front.views import campaign, donations, monthly, my_gifts, pledges, widget
 
 campaign_patterns = [
     path("", campaign.home, name="home"),
@@ -48,4 +48,32 @@ donation_patterns = [
     path("pledges/<uuid:public_id>/saved/", pledges.pledge_saved, name="pledge_saved"),
     path("pledges/<uuid:public_id>/cancel/", pledges.pledge_cancel, name="pledge_cancel"),
     path("pledges/<uuid:public_id>/pay/", pledges.pledge_pay, name="pledge_pay"),
+    # The donor's own page ("Manage my gifts"): front/views/my_gifts.py.
+    path("my-gifts/", my_gifts.start, name="my_gifts"),
+    path("my-gifts/open/<str:token>/", my_gifts.open_link, name="my_gifts_open"),
+    path("my-gifts/gifts/", my_gifts.page, name="my_gifts_page"),
+    path("my-gifts/gifts/<uuid:ref>/display/", my_gifts.display, name="my_gifts_display"),
+    path("my-gifts/gifts/<uuid:ref>/receipt/", my_gifts.receipt, name="my_gifts_receipt"),
+    path(
+        "my-gifts/pledges/<uuid:ref>/cancel/", my_gifts.pledge_cancel, name="my_gifts_pledge_cancel"
+    ),
+    path(
+        "my-gifts/monthly/<uuid:ref>/cancel/",
+        my_gifts.monthly_cancel,
+        name="my_gifts_monthly_cancel",
+    ),
+    path(
+        "my-gifts/monthly/<uuid:ref>/amount/",
+        my_gifts.monthly_amount,
+        name="my_gifts_monthly_amount",
+    ),
+    path("my-gifts/monthly/<uuid:ref>/card/", my_gifts.monthly_card, name="my_gifts_monthly_card"),
+    path(
+        "my-gifts/monthly/<uuid:ref>/display/",
+        my_gifts.monthly_display,
+        name="my_gifts_monthly_display",
+    ),
+    path("my-gifts/data/", my_gifts.data_export, name="my_gifts_export"),
+    path("my-gifts/erasure/", my_gifts.erasure, name="my_gifts_erasure"),
+    path("my-gifts/sign-out/", my_gifts.sign_out, name="my_gifts_sign_out"),
 ]

@@ -22,6 +22,7 @@ def variables_read() -> set[str]:
     text = (ROOT / "config" / "settings.py").read_text() + (ROOT / "gunicorn.conf.py").read_text()
     names = set(re.findall(r'\benv(?:\.\w+)?\(\s*"([A-Z][A-Z0-9_]+)"', text))
     names |= set(re.findall(r'\benv_or_fail\(\s*env\.\w+,\s*"([A-Z][A-Z0-9_]+)"', text))
+    names |= set(re.findall(r'\benv_seconds\(\s*"([A-Z][A-Z0-9_]+)"', text))
     names |= set(re.findall(r'os\.environ(?:\.get)?[\[(]\s*"([A-Z][A-Z0-9_]+)"', text))
     return names
 
@@ -32,6 +33,7 @@ def test_the_variables_are_found():
         "TRUSTED_PROXY_COUNT",
         "STATIC_ROOT",
         "WEB_CONCURRENCY",
+        "MY_GIFTS_LINK_MAX_AGE",
     } <= variables_read()
 
 

@@ -123,3 +123,23 @@ def test_check_deploy_is_clean_in_production():
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
+
+
+@pytest.mark.parametrize("value", ["0", "60", "604801", "an hour", "-5"])
+def test_the_donor_page_link_age_is_checked_at_start_up(value):
+    result = start(**{**PRODUCTION, "MY_GIFTS_LINK_MAX_AGE": value})
+
+    assert result.returncode != 0
+    assert "MY_GIFTS_LINK_MAX_AGE is invalid" in result.stderr
+
+
+def test_the_donor_page_link_age_is_read():
+    probe = "import django; django.setup(); from django.conf import settings as s; "
+    for value, expected in ((None, "3600"), ("86400", "86400")):
+        env = {**PRODUCTION, **({"MY_GIFTS_LINK_MAX_AGE": value} if value else {})}
+        clean = {**bare_environment(), "DJANGO_SETTINGS_MODULE": "config.settings", **env}
+        result = subprocess.run(
+            [sys.executable, "-c", probe + "print(s.MY_GIFTS_LINK_MAX_AGE)"],
+            cwd=ROOT, env=clean, capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        assert result.stdout.strip() == expected, result.stderr

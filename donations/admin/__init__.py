@@ -3,12 +3,14 @@ stages, pledges and closing the case (`pledges`), monthly gifts (`monthly`), the
 export (`views`)."""
 
 from donations.admin.donations import DonationAdmin, OfflineGiftAdmin, RefundAdmin, StripeEventAdmin
+from donations.admin.erasure import ErasureRequestAdmin
 from donations.admin.monthly import MonthlyGiftAdmin
 from donations.admin.pledges import CaseClosureAdmin, PledgeAdmin, StageAdmin
 
 __all__ = [
     "CaseClosureAdmin",
     "DonationAdmin",
+    "ErasureRequestAdmin",
     "MonthlyGiftAdmin",
     "OfflineGiftAdmin",
     "PledgeAdmin",

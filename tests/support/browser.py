@@ -1,5 +1,5 @@
 """Browser-test helpers: where Chromium is, the viewports and languages pages are checked at,
-screenshots (test-artifacts/, and docs/ for the campaign page) and axe-core's verdict."""
+screenshots (test-artifacts/, and docs/ for the campaign and donor pages) and axe-core's verdict."""
 
 from __future__ import annotations
 
@@ -34,11 +34,12 @@ def chromium_path() -> str | None:
 
 
 def screenshot(page: Any, name: str) -> Path:
-    """Save a full-page screenshot under test-artifacts/; the campaign page's also go to docs/."""
+    """Save a full-page screenshot under test-artifacts/; the campaign page's and the donor page's
+    (`my-gifts-…`) also go to docs/screenshots/."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
-    if name.startswith("campaign-"):
+    if name.startswith(("campaign-", "my-gifts-")):
         DOCS_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, DOCS_SCREENSHOTS / path.name)
     return path

@@ -29,6 +29,7 @@ from tests.support.factories.donations import (
     confirmed_donation,
     pay,
 )
+from tests.support.factories.donor_page import DonorAccessFactory, ErasureRequestFactory
 from tests.support.factories.monthly import MonthlyGiftFactory, MonthlyRenewalFailureFactory
 from tests.support.factories.people import UserFactory
 
@@ -41,7 +42,9 @@ __all__ = [
     "CaseClosureFactory",
     "DailyRollupFactory",
     "DonationFactory",
+    "DonorAccessFactory",
     "DonorTallyFactory",
+    "ErasureRequestFactory",
     "GoalChangeFactory",
     "LegalCostFactory",
     "MoneyAuditLogFactory",
