@@ -61,7 +61,7 @@ def serve() -> int:
     campaign, _ = campaign_seed_demo()
     donations_copy(campaign=campaign, count=config.small)
     counters_rebuild(campaign=campaign)
-    gunicorn_start(stack, config.workers, config.worker_class, config.threads)
+    gunicorn_start(stack, config)
     celery_start(stack, 2)
     log(f"serving {stack.base}/campaigns/{campaign.slug}/ (Ctrl-C or SIGTERM stops everything)")
     (RESULTS / "serve.env").write_text(json.dumps({**stack.env, "BASE": stack.base}))
@@ -80,7 +80,7 @@ def main() -> int:
     watchdog(report.budget + 120)
     log(
         f"scale {config.scale}: {config.donations:,} donations, {config.runs} × "
-        f"{config.seconds:.0f} s runs, {config.workers} gunicorn workers"
+        f"{config.seconds:.0f} s runs, {config.server_label}"
     )
     stack = stack_start(config)
     try:
@@ -112,7 +112,7 @@ def run_all(report: Report, stack: Stack, config: Config) -> None:
     timed("seed 1,000", lambda: donations_copy(campaign=campaign, count=config.small), log)
     counters_rebuild(campaign=campaign)
     compare_worker_models(report, stack, config, campaign)
-    gunicorn_start(stack, config.workers, config.worker_class, config.threads)
+    gunicorn_start(stack, config)
     targets = public_targets(campaign.slug)
     small = measure_rounds(stack, config, targets, label="1k")
     dash_small = None

@@ -20,9 +20,12 @@ urlpatterns = [
 
 if settings.BENCH:
     # The benchmarks' reference page (bench/views.py): only routed when the BENCH setting is on.
-    from bench.views import floor
+    from bench.views import campaign_render, floor
 
     urlpatterns.append(path("bench/floor/", floor, name="bench_floor"))
+    urlpatterns.append(
+        path("bench/render/<slug:slug>/", campaign_render, name="bench_campaign_render")
+    )
 
 urlpatterns += i18n_patterns(
     path("", include((donation_patterns, "donations"))),

@@ -94,10 +94,18 @@ def compare_worker_models(report: Report, stack: Stack, config: Config, campaign
     """One short round per gunicorn worker model, to show the one used is the better here."""
     from donations.models import Donation
 
-    models = [("sync", config.workers, 1), ("gthread", config.workers, config.threads)]
+    # The first is another configuration, labelled as such; the second is gunicorn.conf.py's.
+    n, threads = config.processes, config.threads_each
+    models = [
+        (
+            f"{n} sync workers (another configuration: --worker-class sync)",
+            ["--worker-class", "sync", "--threads", "1"],
+        ),
+        (f"{n} gthread processes × {threads} threads (gunicorn.conf.py)", []),
+    ]
     path = f"/campaigns/{campaign.slug}/donate/"
-    for worker_class, workers, threads in models:
-        gunicorn_start(stack, workers, worker_class, threads)
+    for label, override in models:
+        gunicorn_start(stack, config, override=override)
         cookie, token = csrf_for(stack, campaign.slug)
         floor = floor_run(stack, config)
         donate = wrk(
@@ -107,8 +115,6 @@ def compare_worker_models(report: Report, stack: Stack, config: Config, campaign
             script="donate.lua",
             env={"BENCH_CSRF_COOKIE": cookie, "BENCH_CSRF_TOKEN": token},
         )
-        label = f"{workers} {worker_class} workers"
-        label += f" × {threads} threads" if threads > 1 else ""
         log(f"{label}: floor {floor.rps:.0f} rps, donation start {donate.rps:.0f} rps")
         report.rows.append(
             {
