@@ -95,10 +95,9 @@ def measured(stack: Stack, url: str, seconds: float, **kwargs: Any) -> Run:
     the report shows both.
     """
     assert stack.gunicorn is not None
-    pids = procs.children(stack.gunicorn.pid)
-    before = procs.cpu_seconds(pids)
+    before = procs.workers_cpu_seconds(stack.gunicorn.pid)
     run = wrk(url, seconds=seconds, connections=CONNECTIONS, **kwargs)
-    spent = procs.cpu_seconds(pids) - before
+    spent = procs.workers_cpu_seconds(stack.gunicorn.pid) - before
     return replace(run, cpu_ms=spent * 1000 / run.requests if run.requests else 0.0)
 
 
