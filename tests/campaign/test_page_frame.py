@@ -111,7 +111,10 @@ def test_the_cached_page_is_the_page_rendered_in_one_go(
 
 
 def test_the_fast_csrf_token_is_djangos_format_for_the_cookie_secret(rf: Any) -> None:
-    from django.middleware.csrf import CSRF_ALLOWED_CHARS, _unmask_cipher_token
+    from django.middleware.csrf import (  # type: ignore[attr-defined]
+        CSRF_ALLOWED_CHARS,
+        _unmask_cipher_token,
+    )
 
     request = rf.get(PAGE)
     first = page_cache.csrf_token(request)
