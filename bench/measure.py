@@ -144,7 +144,11 @@ def public_targets(slug: str) -> dict[str, str]:
         path = url_of(name, slug=slug)
         if path:
             targets[label] = path
-    # Informative: a query string bypasses the page cache, so this is the full render each time.
+    # What each change costs every process: the figures rendered into the frame (rendered once
+    # per edit), as the page cache does after a counted gift (bench/views.py).
+    targets["campaign page, render per change"] = f"/bench/render/{slug}/"
+    # Informative: a query string bypasses the page cache, so this is the whole page rendered in
+    # one go each time (what a signed-in visitor gets).
     targets["campaign page, uncached render"] = targets["campaign page"] + "?bench=uncached"
     return targets
 

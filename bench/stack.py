@@ -82,7 +82,6 @@ def stack_start(config: Config) -> Stack:
             "PAYMENT_GATEWAY": "stripe",
             "STRIPE_SECRET_KEY": "sk_test_bench",
             "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
-            "STRIPE_MAX_NETWORK_RETRIES": "0",
             "EMAIL_URL": f"smtp://127.0.0.1:{smtp_port}",
             "RATELIMIT_ENABLE": "0",
             "ADMIN_REQUIRE_OTP": "0",

@@ -359,7 +359,8 @@ IGNORED_MODELS = frozenset(
 )
 PAGE_APPS = frozenset({"campaign", "donations"})
 # The donations app's models whose rows the campaign page keeps with its once-per-edit parts
-# (front/case_page.py's CaseFrame): written rarely, they drop those parts too.
+# (front/case_page.py's CaseFrame): written rarely, they drop those parts too; so does a new pledge
+# (the frame knows whether any exists).
 DONATION_CONTENT_MODELS = frozenset({"donations.caseclosure"})
 
 
@@ -371,7 +372,12 @@ def model_changed(sender: type[Model], instance: Model, **kwargs: object) -> Non
     # A pending donation is invisible until paid: starting one (the donation rush) changes nothing.
     if getattr(instance, "state", None) == "pending" and meta.label_lower.startswith("donations."):
         return
-    if meta.app_label == "donations" and meta.label_lower not in DONATION_CONTENT_MODELS:
+    created = bool(kwargs.get("created"))
+    if (
+        meta.app_label == "donations"
+        and meta.label_lower not in DONATION_CONTENT_MODELS
+        and not (created and meta.label_lower == "donations.pledge")
+    ):
         # Gifts, pledges, refunds, the counters: the figures, never the story or the updates.
         figures_invalidate_on_commit()
     else:

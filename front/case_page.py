@@ -20,12 +20,17 @@ class CaseFrame:
 
     stages: list[Stage]
     closure: CaseClosure | None
+    # False while no pledge exists for the stages: the first one created drops the frame
+    # (front/cache.py), so each render skips the pledges' query until then.
+    any_pledge: bool
 
 
 def case_frame(*, campaign: Campaign) -> CaseFrame:
+    stages = stage_selectors.stages_of(campaign=campaign)
     return CaseFrame(
-        stages=stage_selectors.stages_of(campaign=campaign),
+        stages=stages,
         closure=stage_selectors.closure_for(campaign=campaign),
+        any_pledge=bool(stages) and stage_selectors.pledges_exist(stages=stages),
     )
 
 
@@ -33,7 +38,9 @@ def case_context(
     *, campaign: Campaign, totals: Totals, frame: CaseFrame | None = None
 ) -> dict[str, object]:
     frame = frame or case_frame(campaign=campaign)
-    stages = stage_selectors.stage_rows(campaign=campaign, totals=totals, stages=frame.stages)
+    stages = stage_selectors.stage_rows(
+        campaign=campaign, totals=totals, stages=frame.stages, any_pledge=frame.any_pledge
+    )
     share = community_share(
         donor_count=totals.donor_count,
         member_count=campaign.member_count,

@@ -43,7 +43,7 @@ LIVE_BLOCKS = (
 )
 _SPLIT = "<!--live-split-->"
 # In the frame's key: a deploy that changes what `Frame` holds never reads an older one.
-FRAME_VERSION = "v2"
+FRAME_VERSION = "v3"
 
 
 @dataclass(frozen=True)

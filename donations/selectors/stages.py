@@ -76,16 +76,25 @@ def stages_of(*, campaign: Campaign) -> list[Stage]:
     return list(Stage.objects.filter(campaign=campaign).select_related("campaign"))
 
 
+def pledges_exist(*, stages: list[Stage]) -> bool:
+    return Pledge.objects.filter(stage_id__in=[s.pk for s in stages]).exists()
+
+
 def stage_rows(
-    *, campaign: Campaign, totals: Totals, stages: list[Stage] | None = None
+    *,
+    campaign: Campaign,
+    totals: Totals,
+    stages: list[Stage] | None = None,
+    any_pledge: bool = True,
 ) -> list[StageRow]:
     """`stages`: the campaign's stages when the caller already has them (the campaign page keeps
-    them with the parts it renders once per edit; a stage's edit is such an edit)."""
+    them with the parts it renders once per edit; a stage's edit is such an edit). `any_pledge`
+    False: the caller knows no pledge exists for them (one created is such an edit too)."""
     if stages is None:
         stages = stages_of(campaign=campaign)
     if not stages:
         return []
-    pledged, paid = _pledge_figures(stage_ids=[s.pk for s in stages])
+    pledged, paid = _pledge_figures(stage_ids=[s.pk for s in stages]) if any_pledge else ({}, {})
     general = max(totals.raised.amount - sum(paid.values(), ZERO), ZERO)
     funded = [s for s in stages if s.state in FUNDED_STATES]
     allocated: dict[int, Decimal] = defaultdict(lambda: ZERO)
