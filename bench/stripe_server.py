@@ -1,7 +1,8 @@
 """The Stripe fake (testing/stripe_fake/) as its own process, for gunicorn to call.
 
 Like Stripe, it answers 429 to the requests beyond `BENCH_STRIPE_RATE` (25) a second on one
-endpoint (method and path), over a sliding second: Stripe's default per-endpoint limit. Each
+endpoint (method and path), over a sliding second: Stripe's default per-endpoint limit, per
+account (the bench's usual key). Each
 refusal is counted and logged to stdout as `429 <method> <path>` so the harness can report them.
 
 Prints its address on the first line of stdout; stops on SIGTERM.
@@ -20,6 +21,10 @@ from typing import Any
 from testing.stripe_fake import StripeFake
 from testing.stripe_fake.wire import error
 
+# The account whose requests are limited: the key bench/stack.py gives gunicorn. The stages that
+# measure the server's own capacity use another key (bench.stack.LIMITS_LIFTED).
+LIMITED = "Bearer sk_test_bench"
+
 
 class RateLimitedFake(StripeFake):
     def __init__(self, rate: int) -> None:
@@ -33,6 +38,8 @@ class RateLimitedFake(StripeFake):
     def handle(
         self, method: str, path: str, params: dict[str, Any], headers: dict[str, str]
     ) -> tuple[int, dict[str, Any]]:
+        if headers.get("authorization") != LIMITED:
+            return super().handle(method, path, params, headers)  # another account: no limit
         now = time.monotonic()
         with self.lock:
             seen = self.recent[(method, path)]

@@ -190,7 +190,11 @@ def rush(report: Report, stack: Stack, config: Config, campaign: Any) -> None:
         driver.start()
         run = measured(stack, stack.base + f"/campaigns/{campaign.slug}/", seconds)
         driver.join()
-        time.sleep(3)  # the last gifts' webhooks are processed and shown
+        # Until the page shows every gift acknowledged (the workers may still be catching up).
+        expected = baseline + sum(amount for _, amount in rnd.acked)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not (rnd.shown and rnd.shown[-1][1] >= expected):
+            time.sleep(0.2)
         stop.set()
         watcher.join()
         after = floor_run(stack, config)
@@ -245,4 +249,5 @@ def rush(report: Report, stack: Stack, config: Config, campaign: Any) -> None:
         f"{refused_by_stripe} 429s from the fake; the site's own limit asked {busy} starts to "
         "retry",
     )
+    time.sleep(1.5)  # every process reads the new generation (it trusts one for a second)
     check_totals(report, stack, campaign, "after the rush")
