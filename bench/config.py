@@ -90,6 +90,7 @@ class Report:
     checks: list[tuple[str, bool, str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    measured: dict[str, float] = field(default_factory=dict)  # figures a later stage reuses
 
     @property
     def budget(self) -> float:

@@ -17,6 +17,7 @@ totals checked exactly at the end.
 from __future__ import annotations
 
 import json
+import os
 import re
 import threading
 import time
@@ -28,6 +29,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from bench import procs
 from bench.config import CONNECTIONS, RESULTS, WEBHOOK_SECRET, Config, Report, log
 from bench.load import median
 from bench.measure import check_totals, floor_between, floor_run, http_get, measured
@@ -168,6 +170,10 @@ def rush(report: Report, stack: Stack, config: Config, campaign: Any) -> None:
     ratios, rps, p99s, floor_p99s, busy, refused_by_stripe = [], [], [], [], 0, 0
     delays: list[float] = []
     fake_log = RESULTS / "stripe-fake.log"
+    worker_pids = [w.pid for w in stack.workers]
+    assert stack.gunicorn is not None
+    cpu = {"gunicorn": 0.0, "workers": 0.0, "driver": 0.0}
+    page_requests = 0
     for n in range(config.runs):
         before = floor_run(stack, config)
         baseline = true_sums(campaign=campaign)["raised"]
@@ -187,6 +193,9 @@ def rush(report: Report, stack: Stack, config: Config, campaign: Any) -> None:
                     pool.submit(_give, stack, campaign.slug, i, tag, cookie, token, rnd)
 
         driver = threading.Thread(target=drive)
+        gunicorn_before = procs.workers_cpu_seconds(stack.gunicorn.pid)
+        workers_before = procs.cpu_seconds(worker_pids)
+        driver_before = time.process_time()
         driver.start()
         run = measured(stack, stack.base + f"/campaigns/{campaign.slug}/", seconds)
         driver.join()
@@ -197,6 +206,10 @@ def rush(report: Report, stack: Stack, config: Config, campaign: Any) -> None:
             time.sleep(0.2)
         stop.set()
         watcher.join()
+        cpu["gunicorn"] += procs.workers_cpu_seconds(stack.gunicorn.pid) - gunicorn_before
+        cpu["workers"] += procs.cpu_seconds(worker_pids) - workers_before
+        cpu["driver"] += time.process_time() - driver_before
+        page_requests += run.requests + len(rnd.shown)
         after = floor_run(stack, config)
         floor = floor_between(before, after)
         round_delays = visibility_delays(rnd, baseline)
@@ -221,6 +234,24 @@ def rush(report: Report, stack: Stack, config: Config, campaign: Any) -> None:
     p99 = delays[int(len(delays) * 0.99)] if delays else 0.0
     worst = delays[-1] if delays else 0.0
     ratio = median(ratios)
+    gifts = max(1, len(delays))
+    # What the gifts cost the machine, beside the page: the site's share is gunicorn's CPU less the
+    # page's (its CPU per request measured alone, in the load section, times the page requests).
+    page_cpu = report.measured.get("page_cpu_seconds", 0.0)
+    per_gift = {
+        "web (start + webhook)": (cpu["gunicorn"] - page_cpu * page_requests) / gifts * 1000,
+        "2 Celery workers (event, receipt, fee)": cpu["workers"] / gifts * 1000,
+        "the bench's driver and watcher": cpu["driver"] / gifts * 1000,
+    }
+    report.rows.append(
+        {
+            "section": "rush",
+            "name": "CPU per counted gift during the rush",
+            "value": "; ".join(f"{k} {v:.0f} ms" for k, v in per_gift.items())
+            + f" (× {RUSH_RATE}/s: {sum(per_gift.values()) * RUSH_RATE / 1000:.2f} CPU of "
+            f"{os.cpu_count()}, not counting PostgreSQL and the Stripe fake)",
+        }
+    )
     report.rows.append(
         {
             "section": "rush",
