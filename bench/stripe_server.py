@@ -18,7 +18,7 @@ import threading
 import time
 from typing import Any
 
-from testing.stripe_fake import StripeFake
+from testing.stripe_fake import API_VERSION, StripeFake
 from testing.stripe_fake.wire import error
 
 # The account whose requests are limited: the key bench/stack.py gives gunicorn. The stages that
@@ -37,7 +37,7 @@ class RateLimitedFake(StripeFake):
 
     def handle(
         self, method: str, path: str, params: dict[str, Any], headers: dict[str, str]
-    ) -> tuple[int, dict[str, Any]]:
+    ) -> tuple[int, dict[str, Any], dict[str, str]]:
         if headers.get("authorization") != LIMITED:
             return super().handle(method, path, params, headers)  # another account: no limit
         now = time.monotonic()
@@ -48,11 +48,13 @@ class RateLimitedFake(StripeFake):
             if len(seen) >= self.rate:
                 self.refused += 1
                 print(f"429 {method} {path}", flush=True)
-                return 429, error(
+                body = error(
                     "invalid_request_error",
                     "Request rate limit exceeded. Learn more about rate limits here "
                     "https://stripe.com/docs/rate-limits.",
+                    code="rate_limit",
                 )
+                return 429, body, {"Stripe-Version": headers.get("stripe-version") or API_VERSION}
             seen.append(now)
             # The fake keeps every request for tests to inspect; a long run needs no history.
             if len(self.requests) > 1000:

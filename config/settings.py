@@ -191,7 +191,6 @@ except InvalidOperation as _fee_error:
         "STRIPE_FEE_PERCENT must be a percentage below 50 (e.g. 2.9) and STRIPE_FEE_FIXED_CAD "
         "an amount in dollars (e.g. 0.30)."
     ) from _fee_error
-
 # --- Payments ----------------------------------------------------------------------------
 STRIPE_SECRET_KEY: str = env.str("STRIPE_SECRET_KEY", default="")
 # Several secrets separated by commas are all accepted, so a webhook secret can be rotated.
@@ -199,9 +198,7 @@ STRIPE_WEBHOOK_SECRETS: list[str] = env.list("STRIPE_WEBHOOK_SECRET", default=[]
 STRIPE_API_BASE: str = env.str("STRIPE_API_BASE", default="https://api.stripe.com")
 STRIPE_TIMEOUT_SECONDS: float = env_or_fail(env.float, "STRIPE_TIMEOUT_SECONDS", default=10.0)
 STRIPE_MAX_NETWORK_RETRIES: int = env_or_fail(env.int, "STRIPE_MAX_NETWORK_RETRIES", default=2)
-# Checkout Sessions/s, all processes together (Stripe allows 25): services/checkout_rate.py
-STRIPE_CHECKOUT_RATE: int = max(1, env_or_fail(env.int, "STRIPE_CHECKOUT_RATE", default=20))
-WEB_PROCESSES: int = env_or_fail(env.int, "WEB_CONCURRENCY", default=2 * (os.cpu_count() or 1))
+STRIPE_CHECKOUT_RATE: int = env_or_fail(env.int, "STRIPE_CHECKOUT_RATE", default=20)  # README
 PAYMENT_GATEWAY: str = env.str("PAYMENT_GATEWAY", default="stripe" if STRIPE_SECRET_KEY else "demo")
 if PAYMENT_GATEWAY not in ("stripe", "demo"):
     raise ImproperlyConfigured("PAYMENT_GATEWAY must be 'stripe' or 'demo'.")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -36,14 +37,23 @@ _outage_logged_at = 0.0
 def checkout_wait_seconds() -> int:
     """Take a slot for one Checkout Session now: 0, or the seconds to wait when the rate is
     reached (nothing taken then)."""
-    rate = settings.STRIPE_CHECKOUT_RATE
+    rate = max(1, settings.STRIPE_CHECKOUT_RATE)
     now = clock()
     second = int(now)
     try:
         return _shared(rate, now, second)
     except CACHE_ERRORS:
         _log_outage(now)
-        return _per_process(max(1, rate // max(1, settings.WEB_PROCESSES)), now, second)
+        return _per_process(_share(rate), now, second)
+
+
+def web_processes() -> int:
+    """gunicorn's processes on this host, read as gunicorn.conf.py reads them."""
+    return int(os.environ.get("WEB_CONCURRENCY") or 2 * (os.cpu_count() or 1))
+
+
+def _share(rate: int) -> int:
+    return max(1, rate // max(1, web_processes()))
 
 
 def _shared(rate: int, now: float, second: int) -> int:
@@ -81,5 +91,5 @@ def _log_outage(now: float) -> None:
         logger.warning(
             "Cache unavailable: the Checkout rate limit is kept by each web process alone "
             "(%s a second each) until it answers",
-            max(1, settings.STRIPE_CHECKOUT_RATE // max(1, settings.WEB_PROCESSES)),
+            _share(max(1, settings.STRIPE_CHECKOUT_RATE)),
         )

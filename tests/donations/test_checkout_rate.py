@@ -119,7 +119,7 @@ def test_with_the_cache_down_each_process_keeps_its_share_and_says_so(
     settings: Any, monkeypatch: pytest.MonkeyPatch, at: list[float], caplog: Any
 ) -> None:
     settings.STRIPE_CHECKOUT_RATE = 20
-    settings.WEB_PROCESSES = 4
+    monkeypatch.setenv("WEB_CONCURRENCY", "4")
     monkeypatch.setattr(checkout_rate, "cache", DownCache())
     monkeypatch.setattr(checkout_rate, "_outage_logged_at", 0.0)
     with caplog.at_level(logging.WARNING, logger="donations.services.checkout_rate"):
