@@ -192,7 +192,8 @@ def webhooks_sustained(
     limit = (
         "its CPU (Python: the event's parsing, the donation's row locks and counters, Celery)"
         if per_worker >= 0.7 * cpu_bound
-        else "waiting, not CPU: PostgreSQL's commit flush and Redis round trips per event"
+        else "waiting: for PostgreSQL and Redis, or for a CPU on a machine this busy (the run "
+        "queue)"
     )
     log(
         f"sustained webhooks: {len(rows)}/{count} processed at {SUSTAINED_RATE}/s over "
