@@ -134,3 +134,15 @@ def cpu_seconds(pids: list[int]) -> float:
             continue
         total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
     return total / CLOCK_TICKS
+
+
+def workers_cpu_seconds(master: int) -> float:
+    """CPU time used so far by a master's workers, including those that have exited (gunicorn
+    replaces a worker after `max_requests`): the live children's own time plus what the master
+    has collected from the reaped ones (cutime, cstime)."""
+    try:
+        fields = Path(f"/proc/{master}/stat").read_text().rsplit(")", 1)[1].split()
+        reaped = (int(fields[13]) + int(fields[14])) / CLOCK_TICKS  # cutime, cstime
+    except OSError:
+        reaped = 0.0
+    return cpu_seconds(children(master)) + reaped

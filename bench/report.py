@@ -79,9 +79,7 @@ def write_report(report: Report) -> Path:
         f"`{'make bench' if full else f'BENCH_SCALE={config.scale} make bench'}`, "
         f"{(time.monotonic() - report.started) / 60:.1f} minutes",
         f"- **Machine**: {machine()}",
-        f"- **Server**: gunicorn, {config.workers} {config.worker_class} workers (2 × cores + 1)"
-        + (f" × {config.threads} threads" if config.threads > 1 else "")
-        + ", production "
+        f"- **Server**: {config.server_label}, production "
         "settings (DEBUG off), PostgreSQL, Redis cache and broker, persistent DB connections; "
         f"wrk with {CONNECTIONS} connections on the same machine",
         f"- **Data**: {config.donations:,} confirmed donations (and {config.small:,} for the "

@@ -5,9 +5,12 @@ Runs gunicorn with the production settings (DEBUG off) against a dedicated Postg
 own process and an aiosmtpd sink; drives load with wrk; writes docs/benchmarks.md (a full run) or
 bench/results/benchmarks-scale-<s>.md (a quick run, BENCH_SCALE < 1).
 
-Knobs (environment): BENCH_SCALE (1 = a million donations; 0.01 for a quick run), BENCH_SECONDS
-(per wrk run), BENCH_RUNS (3: the median is reported), BENCH_WORKERS (gunicorn workers, default
-2 × cores + 1), BENCH_DATABASE_URL, BENCH_REDIS_URL, BENCH_KEEP_DB=1 to keep the database.
+Knobs (environment): BENCH_QUICK=1 (a quick run: BENCH_SCALE=0.01), BENCH_SCALE (1 = a million
+donations), BENCH_SECONDS (per wrk run), BENCH_RUNS (3: the median is reported), BENCH_WORKERS and
+BENCH_THREADS (gunicorn's WEB_CONCURRENCY and GUNICORN_THREADS; unset, gunicorn.conf.py's defaults,
+as in production: figures with either set are labelled as another configuration),
+BENCH_DATABASE_URL, BENCH_REDIS_URL, BENCH_REDIS_CACHE_DB and BENCH_REDIS_BROKER_DB (13 and 12),
+BENCH_KEEP_DB=1 to keep the database.
 """
 
 from __future__ import annotations
@@ -25,7 +28,8 @@ from bench.report import series_row, versions_read, write_report
 from bench.scenarios.admin_pages import admin_cookie, admin_paths, csv_export, time_page
 from bench.scenarios.donations import compare_worker_models, donation_start
 from bench.scenarios.fanout import fanout
-from bench.scenarios.webhooks import webhooks
+from bench.scenarios.rush import rush
+from bench.scenarios.webhooks import webhooks, webhooks_sustained
 from bench.stack import (
     Stack,
     celery_start,
@@ -61,7 +65,7 @@ def serve() -> int:
     campaign, _ = campaign_seed_demo()
     donations_copy(campaign=campaign, count=config.small)
     counters_rebuild(campaign=campaign)
-    gunicorn_start(stack, config.workers, config.worker_class, config.threads)
+    gunicorn_start(stack, config)
     celery_start(stack, 2)
     log(f"serving {stack.base}/campaigns/{campaign.slug}/ (Ctrl-C or SIGTERM stops everything)")
     (RESULTS / "serve.env").write_text(json.dumps({**stack.env, "BASE": stack.base}))
@@ -80,7 +84,7 @@ def main() -> int:
     watchdog(report.budget + 120)
     log(
         f"scale {config.scale}: {config.donations:,} donations, {config.runs} × "
-        f"{config.seconds:.0f} s runs, {config.workers} gunicorn workers"
+        f"{config.seconds:.0f} s runs, {config.server_label}"
     )
     stack = stack_start(config)
     try:
@@ -112,7 +116,7 @@ def run_all(report: Report, stack: Stack, config: Config) -> None:
     timed("seed 1,000", lambda: donations_copy(campaign=campaign, count=config.small), log)
     counters_rebuild(campaign=campaign)
     compare_worker_models(report, stack, config, campaign)
-    gunicorn_start(stack, config.workers, config.worker_class, config.threads)
+    gunicorn_start(stack, config)
     targets = public_targets(campaign.slug)
     small = measure_rounds(stack, config, targets, label="1k")
     dash_small = None
@@ -145,15 +149,7 @@ def run_all(report: Report, stack: Stack, config: Config) -> None:
         report.rows.append(series_row("load", s_small))
         ratio = s_large.ratio / s_small.ratio if s_small.ratio else 0
         cpu = s_small.cpu_ms / s_large.cpu_ms if s_large.cpu_ms else 0
-        informative = "uncached" in name
-        report.rows.append(
-            {
-                "section": "scale",
-                "name": f"{name}: {scale_label} vs {config.small:,}",
-                "value": f"{ratio:.2f} (floor-normalised throughput ratio); {cpu:.2f} by server "
-                f"CPU per request ({s_large.cpu_ms:.2f} vs {s_small.cpu_ms:.2f} ms)",
-            }
-        )
+        informative = "render" in name
         if not informative:
             report.check(
                 f"{name} scale-free (≥ 0.9)",
@@ -162,16 +158,31 @@ def run_all(report: Report, stack: Stack, config: Config) -> None:
                 f"{s_small.ratio:.2f} × floor at {config.small:,}; by CPU per request {cpu:.2f}",
             )
     page = large["campaign page"]
+    report.measured["page_cpu_seconds"] = page.cpu_ms / 1000
     report.check(
-        "campaign page ≥ 0.8 × floor at 1M",
-        page.ratio >= 0.8 and page.errors == 0,
+        "campaign page ≥ 0.9 × floor at 1M",
+        page.ratio >= 0.9 and page.errors == 0,
         f"{page.rps:,.0f} rps = {page.ratio:.2f} × floor ({page.floor_rps:,.0f} rps); "
         f"by CPU per request {page.cpu_ratio:.2f} × floor",
     )
     report.check(
-        "campaign page p99 ≤ 2 × floor's",
-        page.p99 <= 2 * page.floor_p99,
+        "campaign page p99 ≤ 1.5 × floor's",
+        page.p99 <= 1.5 * page.floor_p99,
         f"{page.p99:.1f} ms vs floor {page.floor_p99:.1f} ms ({page.p99 / page.floor_p99:.2f} ×)",
+    )
+    totals = large["totals.json"]
+    report.check(
+        "totals.json ≥ 1.0 × floor at 1M",
+        totals.ratio >= 1.0 and totals.errors == 0,
+        f"{totals.rps:,.0f} rps = {totals.ratio:.2f} × floor ({totals.floor_rps:,.0f} rps); "
+        f"by CPU per request {totals.cpu_ratio:.2f} × floor",
+    )
+    render = large["campaign page, render per change"]
+    report.check(
+        "campaign page render per change ≤ 5 ms CPU",
+        render.cpu_ms <= 5.0 and render.errors == 0,
+        f"{render.cpu_ms:.2f} ms of server CPU per render at {scale_label} "
+        f"(the whole page in one go: {large['campaign page, uncached render'].cpu_ms:.2f} ms)",
     )
     check_totals(report, stack, campaign, "after the page load")
 
@@ -202,7 +213,9 @@ def run_all(report: Report, stack: Stack, config: Config) -> None:
     # Writes under load.
     donation_start(report, stack, config, campaign)
     celery_start(stack, 2)
-    webhooks(report, stack, config, campaign)
+    rush(report, stack, config, campaign)
+    ceiling = webhooks(report, stack, config, campaign)
+    webhooks_sustained(report, stack, config, campaign, ceiling)
     fanout(report, stack, config, campaign)
     check_totals(report, stack, campaign, "at the end")
 

@@ -53,8 +53,8 @@ def stack_start(config: Config) -> Stack:
     RESULTS.mkdir(parents=True, exist_ok=True)
     port = procs.free_port()
     smtp_port = procs.free_port()
-    cache_url = f"{config.redis_url}/13"
-    broker_url = f"{config.redis_url}/12"
+    cache_url = f"{config.redis_url}/{config.cache_db}"
+    broker_url = f"{config.redis_url}/{config.broker_db}"
     redis_flush(cache_url, broker_url)
 
     env = {
@@ -82,7 +82,6 @@ def stack_start(config: Config) -> Stack:
             "PAYMENT_GATEWAY": "stripe",
             "STRIPE_SECRET_KEY": "sk_test_bench",
             "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
-            "STRIPE_MAX_NETWORK_RETRIES": "0",
             "EMAIL_URL": f"smtp://127.0.0.1:{smtp_port}",
             "RATELIMIT_ENABLE": "0",
             "ADMIN_REQUIRE_OTP": "0",
@@ -114,28 +113,40 @@ def stack_start(config: Config) -> Stack:
     return stack
 
 
+# The command README.md, docs/deploy.md and deploy/systemd/fund-web.service give
+# (tests/test_recipe.py checks they agree): every setting comes from gunicorn.conf.py, the
+# processes and threads from WEB_CONCURRENCY and GUNICORN_THREADS, as on a server.
+GUNICORN_ARGS = ("--config", "gunicorn.conf.py", "--bind", "{bind}", "config.wsgi")
+
+
+def gunicorn_command(bind: str) -> list[str]:
+    return [procs.PYTHON, "-m", "gunicorn", *(a.format(bind=bind) for a in GUNICORN_ARGS)]
+
+
+# For the stages that measure the server's own cost of a donation start: Stripe's limits lifted
+# (the site's Checkout rate, and the fake's 25/s, which applies to the usual key only). Labelled.
+LIMITS_LIFTED = {"STRIPE_CHECKOUT_RATE": "1000000", "STRIPE_SECRET_KEY": "sk_test_unlimited"}
+
+
 def gunicorn_start(
-    stack: Stack, workers: int, worker_class: str = "sync", threads: int = 1
+    stack: Stack,
+    config: Config,
+    *,
+    override: list[str] | None = None,
+    env_extra: dict[str, str] | None = None,
 ) -> None:
+    """gunicorn as production runs it; `override` (extra command-line flags, which win over the
+    file) only for a figure labelled as another configuration."""
     if stack.gunicorn is not None:
         procs.stop(stack.gunicorn)
+    env = {**stack.env, **(env_extra or {})}
+    if config.workers:
+        env["WEB_CONCURRENCY"] = str(config.workers)
+    if config.threads:
+        env["GUNICORN_THREADS"] = str(config.threads)
     stack.gunicorn = procs.start(
-        "gunicorn",
-        [
-            procs.PYTHON, "-m", "gunicorn", "config.wsgi:application",
-            "--workers", str(workers),
-            "--worker-class", worker_class,
-            "--threads", str(threads),
-            "--bind", f"127.0.0.1:{stack.port}",
-            "--backlog", "2048",
-            # The CSV export of a million rows is one long response.
-            "--timeout", "300",
-            "--graceful-timeout", "5",
-            "--no-control-socket",
-            "--log-level", "warning",
-        ],
-        stack.env,
-    )  # fmt: skip
+        "gunicorn", [*gunicorn_command(f"127.0.0.1:{stack.port}"), *(override or [])], env
+    )
     procs.wait_http(stack.base + "/healthz", proc=stack.gunicorn)
 
 

@@ -20,3 +20,14 @@ FLOOR_HTML = (_HEAD + "<body><p>" + "Floor page for the benchmarks. " * 80)[
 @require_GET
 def floor(request: HttpRequest) -> HttpResponse:
     return HttpResponse(FLOOR_HTML)
+
+
+@require_GET
+def campaign_render(request: HttpRequest, slug: str) -> HttpResponse:
+    """The campaign page as each change renders it, every time: the figures afresh into the frame
+    (rendered once per edit), then personalised. What the page cache does once per counted gift."""
+    from front import cache as page_cache
+    from front.pages import campaign_page_render
+
+    html = campaign_page_render(request, slug=slug)
+    return HttpResponse(page_cache.personalise(html, request))

@@ -18,6 +18,7 @@ from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
 
 from config.env import env, env_or_fail, env_seconds, mailers_from_url, networks_check
+from config.schedule import beat_schedule
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -191,7 +192,6 @@ except InvalidOperation as _fee_error:
         "STRIPE_FEE_PERCENT must be a percentage below 50 (e.g. 2.9) and STRIPE_FEE_FIXED_CAD "
         "an amount in dollars (e.g. 0.30)."
     ) from _fee_error
-
 # --- Payments ----------------------------------------------------------------------------
 STRIPE_SECRET_KEY: str = env.str("STRIPE_SECRET_KEY", default="")
 # Several secrets separated by commas are all accepted, so a webhook secret can be rotated.
@@ -199,6 +199,7 @@ STRIPE_WEBHOOK_SECRETS: list[str] = env.list("STRIPE_WEBHOOK_SECRET", default=[]
 STRIPE_API_BASE: str = env.str("STRIPE_API_BASE", default="https://api.stripe.com")
 STRIPE_TIMEOUT_SECONDS: float = env_or_fail(env.float, "STRIPE_TIMEOUT_SECONDS", default=10.0)
 STRIPE_MAX_NETWORK_RETRIES: int = env_or_fail(env.int, "STRIPE_MAX_NETWORK_RETRIES", default=2)
+STRIPE_CHECKOUT_RATE: int = env_or_fail(env.int, "STRIPE_CHECKOUT_RATE", default=20)  # README
 PAYMENT_GATEWAY: str = env.str("PAYMENT_GATEWAY", default="stripe" if STRIPE_SECRET_KEY else "demo")
 if PAYMENT_GATEWAY not in ("stripe", "demo"):
     raise ImproperlyConfigured("PAYMENT_GATEWAY must be 'stripe' or 'demo'.")
@@ -239,24 +240,12 @@ SWEEP_EVERY_SECONDS: float = env_or_fail(env.float, "SWEEP_EVERY_SECONDS", defau
 # Beat sends a heartbeat this often and a worker records it (ops/): /healthz/deep and the admin
 # report the worker or beat as late after three missed beats.
 HEARTBEAT_SECONDS: float = env_or_fail(env.float, "HEARTBEAT_SECONDS", default=60.0)
-# Celery's own beat (`celery -A config beat`, one process): no database scheduler needed.
-CELERY_BEAT_SCHEDULE = {
-    "sweep-unprocessed-stripe-events": {
-        "task": "donations.tasks.sweep_unprocessed_events",
-        "schedule": SWEEP_EVERY_SECONDS,
-        "kwargs": {"older_than_seconds": int(SWEEP_EVERY_SECONDS)},
-    },
-    "reconcile-stripe": {
-        "task": "donations.tasks.reconcile_stripe",
-        "schedule": env_or_fail(env.float, "RECONCILE_EVERY_SECONDS", default=600.0),
-    },
-    "send-scheduled-updates": {"task": "campaign.tasks.updates_sweep", "schedule": 60.0},
-    # Missed all-or-nothing deadlines, pledge charges whose task was lost, cards still to detach.
-    "sweep-pledges": {"task": "donations.tasks.pledges_sweep", "schedule": 60.0},
-    # Receipts, refunds, surplus shares and fees whose enqueue failed (broker down at the time).
-    "sweep-lost-work": {"task": "donations.tasks.sweep_lost_work", "schedule": 60.0},
-    "heartbeat": {"task": "ops.tasks.heartbeat", "schedule": HEARTBEAT_SECONDS},
-}
+# Celery's own beat (`celery -A config beat`, one process): the periodic tasks, config/schedule.py.
+CELERY_BEAT_SCHEDULE = beat_schedule(
+    sweep_every=SWEEP_EVERY_SECONDS,
+    reconcile_every=env_or_fail(env.float, "RECONCILE_EVERY_SECONDS", default=600.0),
+    heartbeat=HEARTBEAT_SECONDS,
+)
 # Update emails go out in batches of this many, each batch over one mail-server connection.
 UPDATE_EMAIL_BATCH_SIZE: int = env_or_fail(env.int, "UPDATE_EMAIL_BATCH_SIZE", default=100)
 if UPDATE_EMAIL_BATCH_SIZE < 1:

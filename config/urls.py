@@ -20,12 +20,17 @@ urlpatterns = [
 
 if settings.BENCH:
     # The benchmarks' reference page (bench/views.py): only routed when the BENCH setting is on.
-    from bench.views import floor
+    from bench.views import campaign_render, floor
 
     urlpatterns.append(path("bench/floor/", floor, name="bench_floor"))
+    urlpatterns.append(
+        path("bench/render/<slug:slug>/", campaign_render, name="bench_campaign_render")
+    )
 
+# The campaign's pages first: the campaign page is the most visited, and each pattern tried before
+# it costs every visit (no pattern of one list matches an address of the other).
 urlpatterns += i18n_patterns(
-    path("", include((donation_patterns, "donations"))),
     path("", include((campaign_patterns, "campaign"))),
+    path("", include((donation_patterns, "donations"))),
     prefix_default_language=False,
 )

@@ -25,6 +25,7 @@ reach the web processes.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -38,13 +39,17 @@ from django.db.models import Model
 from django.db.models.signals import post_delete, post_save
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csp import get_nonce
-from django.middleware.csrf import get_token
+from django.middleware.csrf import CSRF_ALLOWED_CHARS, CSRF_SECRET_LENGTH, get_token
 from django.utils import translation
 
 from core.outages import CACHE_ERRORS
 
 logger = logging.getLogger(__name__)
 GENERATION_KEY = "pages:generation"
+# The generation of what changes only when the organizer edits (the story, the updates, the
+# stages' texts, the ledger): parts rendered once per edit and reused by every page render in
+# between. Counting a gift moves GENERATION_KEY only; an edit moves both.
+CONTENT_KEY = "pages:content"
 PAGE_TTL_SECONDS = 3600
 LOCAL_MAX_ENTRIES = 256
 
@@ -61,7 +66,7 @@ GENERATION_SECONDS = 1.0
 _local: dict[str, Any] = {}
 _latest: dict[str, tuple[str, Any]] = {}  # the newest copy of each page, whatever its generation
 _build_lock = threading.Lock()
-_generation_seen: tuple[float, int] | None = None
+_generation_seen: tuple[float, int, int] | None = None
 # An invalidation this process could not make (Redis unreachable): made as soon as Redis answers.
 _invalidation_lost = False
 
@@ -70,24 +75,34 @@ def enabled() -> bool:
     return bool(getattr(settings, "PAGE_CACHE", False))
 
 
-def _generation() -> int:
-    """The current generation, asked of the shared cache at most every `GENERATION_SECONDS`."""
+def _generations() -> tuple[int, int]:
+    """(pages, content): the current generations, asked of the shared cache (one round trip for
+    both) at most every `GENERATION_SECONDS`."""
     global _generation_seen
     now = time.monotonic()
     if _generation_seen is not None and now - _generation_seen[0] < GENERATION_SECONDS:
-        return _generation_seen[1]
+        return _generation_seen[1], _generation_seen[2]
     global _invalidation_lost
     if _invalidation_lost:
         _invalidation_lost = False
         pages_invalidate()
-    value = cache.get(GENERATION_KEY)
-    if value is None:
-        # Start from the clock, not 1: after Redis loses the key, old local copies keyed under a
-        # small number must not match again.
-        cache.add(GENERATION_KEY, time.time_ns(), timeout=None)
-        value = cache.get(GENERATION_KEY) or 0
-    _generation_seen = (now, int(value))
-    return int(value)
+    values = cache.get_many([GENERATION_KEY, CONTENT_KEY])
+    found = []
+    for key in (GENERATION_KEY, CONTENT_KEY):
+        value = values.get(key)
+        if value is None:
+            # Start from the clock, not 1: after Redis loses the key, old local copies keyed under
+            # a small number must not match again.
+            cache.add(key, time.time_ns(), timeout=None)
+            value = cache.get(key) or 0
+        found.append(int(value))
+    _generation_seen = (now, found[0], found[1])
+    return found[0], found[1]
+
+
+def _generation() -> int:
+    """The generation of whole pages: it moves with every change they show."""
+    return _generations()[0]
 
 
 # The generation part of a key made while the cache is unreachable: such a page is rendered for
@@ -101,6 +116,16 @@ def page_key(*parts: str) -> str:
         generation = str(_generation())
     except CACHE_ERRORS:
         logger.warning("Cache unavailable: pages render uncached")
+        generation = UNCACHED
+    return ":".join(["page", generation, *parts])
+
+
+def content_key(*parts: str) -> str:
+    """The key for a part that changes only with an edit (see CONTENT_KEY), read like
+    `page_key` before the data it is built from."""
+    try:
+        generation = f"c{_generations()[1]}"
+    except CACHE_ERRORS:
         generation = UNCACHED
     return ":".join(["page", generation, *parts])
 
@@ -135,6 +160,25 @@ def cached[T](key: str, build: Callable[[], T | None]) -> T | None:
         _build_lock.release()
 
 
+def cached_part[T](key: str, build: Callable[[], T]) -> T:
+    """Like `cached` for a part of a page (a `content_key`), with no fallback to a previous
+    version: a page built now must never be stored with an older part. Called while `cached`
+    builds the page, so it takes no lock of its own."""
+    if key.startswith(f"page:{UNCACHED}:"):
+        return build()
+    if key in _local:
+        return _local[key]  # type: ignore[no-any-return]
+    value = safe_get(key)
+    if value is None:
+        value = build()
+        safe_set(key, value, timeout=PAGE_TTL_SECONDS)
+    if len(_local) >= LOCAL_MAX_ENTRIES:
+        _local.clear()
+        _latest.clear()
+    _local[key] = value
+    return value  # type: ignore[no-any-return]
+
+
 def safe_get(key: str) -> Any:
     """`cache.get`, or None while the cache is unreachable (the caller renders afresh)."""
     try:
@@ -161,22 +205,40 @@ def local_reset() -> None:
 
 
 def pages_invalidate() -> None:
-    """Make every cached page stale now."""
+    """Make every cached page stale now, and every part rendered once per edit."""
+    _invalidate(GENERATION_KEY, CONTENT_KEY)
+
+
+def figures_invalidate() -> None:
+    """Make every cached page stale now, keeping the parts that change only with an edit: what
+    counting a gift does."""
+    _invalidate(GENERATION_KEY)
+
+
+def _invalidate(*keys: str) -> None:
     global _generation_seen, _invalidation_lost
     _generation_seen = None
-    try:
-        cache.incr(GENERATION_KEY)
-    except ValueError:  # the key is gone (evicted, flushed): a fresh clock value is new anyway
-        cache.set(GENERATION_KEY, time.time_ns(), timeout=None)
-    except CACHE_ERRORS:
-        logger.warning("Cache unavailable: pages invalidated when it answers again")
-        _invalidation_lost = True
+    for key in keys:
+        try:
+            cache.incr(key)
+        except ValueError:  # the key is gone (evicted, flushed): a fresh clock value is new anyway
+            cache.set(key, time.time_ns(), timeout=None)
+        except CACHE_ERRORS:
+            logger.warning("Cache unavailable: pages invalidated when it answers again")
+            # Made in full (both generations) as soon as the cache answers.
+            _invalidation_lost = True
 
 
 def pages_invalidate_on_commit() -> None:
     """Invalidate once the current transaction commits (at once outside a transaction)."""
     if enabled():
         transaction.on_commit(pages_invalidate)
+
+
+def figures_invalidate_on_commit() -> None:
+    """`figures_invalidate` once the current transaction commits."""
+    if enabled():
+        transaction.on_commit(figures_invalidate)
 
 
 def placeholders() -> dict[str, str]:
@@ -203,7 +265,7 @@ def cached_response(name: str) -> Callable[[View], View]:
     def decorator(view: View) -> View:
         @wraps(view)
         def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            if not enabled() or request.GET or request.user.is_authenticated:
+            if not enabled() or request.GET or signed_in(request):
                 return view(request, *args, **kwargs)
             parts = [str(a) for a in args] + [f"{k}={v}" for k, v in sorted(kwargs.items())]
             key = page_key(name, translation.get_language() or "", *parts)
@@ -233,14 +295,57 @@ def cached_response(name: str) -> Callable[[View], View]:
     return decorator
 
 
+def signed_in(request: HttpRequest) -> bool:
+    """Whether the visitor is signed in. Without a session cookie nobody is, and the user (the
+    session, the two-factor device) is not even loaded: that was a seventh of the cached page."""
+    if settings.SESSION_COOKIE_NAME not in request.COOKIES:
+        return False
+    return bool(request.user.is_authenticated)
+
+
 def personalise(html: str, request: HttpRequest) -> str:
     """Fill this visitor's CSRF token and CSP nonce into a cached page."""
     if CSRF_PLACEHOLDER in html:
-        html = html.replace(CSRF_PLACEHOLDER, get_token(request))
+        html = html.replace(CSRF_PLACEHOLDER, csrf_token(request))
     if NONCE_PLACEHOLDER in html:
         nonce = get_nonce(request)
         html = html.replace(NONCE_PLACEHOLDER, str(nonce) if nonce is not None else "")
     return html
+
+
+_CHAR_INDEX = {c: i for i, c in enumerate(CSRF_ALLOWED_CHARS)}
+_UNIFORM_BELOW = 256 - 256 % len(CSRF_ALLOWED_CHARS)  # 248: bytes below it map uniformly
+
+
+def _random_chars(count: int) -> str:
+    """`count` characters drawn uniformly from CSRF_ALLOWED_CHARS with one read of the OS random
+    generator (rejection sampling: a byte of 248 or more is dropped), where Django's
+    get_random_string makes one read per character."""
+    size = len(CSRF_ALLOWED_CHARS)
+    chars: list[str] = []
+    while len(chars) < count:
+        chars += [CSRF_ALLOWED_CHARS[b % size] for b in os.urandom(count + 8) if b < _UNIFORM_BELOW]
+    return "".join(chars[:count])
+
+
+def csrf_token(request: HttpRequest) -> str:
+    """Django's `get_token` (same secret cookie, same masked token, same request.META flags),
+    drawing its 64 random characters in two OS reads instead of 64 calls: that was a sixth of the
+    cached page's CPU, for every first-time visitor. With CSRF_USE_SESSIONS, Django's own."""
+    if settings.CSRF_USE_SESSIONS:
+        return get_token(request)
+    secret = request.META.get("CSRF_COOKIE")
+    if secret is None:
+        secret = _random_chars(CSRF_SECRET_LENGTH)
+        request.META["CSRF_COOKIE"] = secret
+    request.META["CSRF_COOKIE_NEEDS_UPDATE"] = True
+    mask = _random_chars(CSRF_SECRET_LENGTH)
+    size = len(CSRF_ALLOWED_CHARS)
+    cipher = "".join(
+        CSRF_ALLOWED_CHARS[(_CHAR_INDEX[x] + _CHAR_INDEX[y]) % size]
+        for x, y in zip(secret, mask, strict=True)
+    )
+    return mask + cipher
 
 
 # Models saved often that no public page shows: their writes must not drop the cached pages.
@@ -255,6 +360,10 @@ IGNORED_MODELS = frozenset(
     }
 )
 PAGE_APPS = frozenset({"campaign", "donations"})
+# The donations app's models whose rows the campaign page keeps with its once-per-edit parts
+# (front/case_page.py's CaseFrame): written rarely, they drop those parts too; so does a new pledge
+# (the frame knows whether any exists).
+DONATION_CONTENT_MODELS = frozenset({"donations.caseclosure"})
 
 
 def model_changed(sender: type[Model], instance: Model, **kwargs: object) -> None:
@@ -265,7 +374,16 @@ def model_changed(sender: type[Model], instance: Model, **kwargs: object) -> Non
     # A pending donation is invisible until paid: starting one (the donation rush) changes nothing.
     if getattr(instance, "state", None) == "pending" and meta.label_lower.startswith("donations."):
         return
-    pages_invalidate_on_commit()
+    created = bool(kwargs.get("created"))
+    if (
+        meta.app_label == "donations"
+        and meta.label_lower not in DONATION_CONTENT_MODELS
+        and not (created and meta.label_lower == "donations.pledge")
+    ):
+        # Gifts, pledges, refunds, the counters: the figures, never the story or the updates.
+        figures_invalidate_on_commit()
+    else:
+        pages_invalidate_on_commit()
 
 
 def connect_signals() -> None:

@@ -3,15 +3,44 @@ final accounts. Public pages may compose both apps; campaign's services and sele
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from campaign.community import community_share
-from campaign.models import Campaign
+from campaign.models import Campaign, Stage
 from core.formatting import number_format
+from donations.models import CaseClosure
 from donations.selectors import Totals
 from donations.selectors import stages as stage_selectors
 
 
-def case_context(*, campaign: Campaign, totals: Totals) -> dict[str, object]:
-    stages = stage_selectors.stage_rows(campaign=campaign, totals=totals)
+@dataclass(frozen=True)
+class CaseFrame:
+    """The case's parts that only an edit changes: the stages themselves (their progress is
+    computed per change) and the final accounts, fixed when the case is closed."""
+
+    stages: list[Stage]
+    closure: CaseClosure | None
+    # False while no pledge exists for the stages: the first one created drops the frame
+    # (front/cache.py), so each render skips the pledges' query until then.
+    any_pledge: bool
+
+
+def case_frame(*, campaign: Campaign) -> CaseFrame:
+    stages = stage_selectors.stages_of(campaign=campaign)
+    return CaseFrame(
+        stages=stages,
+        closure=stage_selectors.closure_for(campaign=campaign),
+        any_pledge=bool(stages) and stage_selectors.pledges_exist(stages=stages),
+    )
+
+
+def case_context(
+    *, campaign: Campaign, totals: Totals, frame: CaseFrame | None = None
+) -> dict[str, object]:
+    frame = frame or case_frame(campaign=campaign)
+    stages = stage_selectors.stage_rows(
+        campaign=campaign, totals=totals, stages=frame.stages, any_pledge=frame.any_pledge
+    )
     share = community_share(
         donor_count=totals.donor_count,
         member_count=campaign.member_count,
@@ -20,7 +49,7 @@ def case_context(*, campaign: Campaign, totals: Totals) -> dict[str, object]:
     context: dict[str, object] = {
         "stages": stages,
         "community": share,
-        "closure": stage_selectors.closure_for(campaign=campaign),
+        "closure": frame.closure,
     }
     if share is not None:
         percent = share.percent_of_members

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.template import engines
+from django.template.backends.django import Template
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext, ngettext
@@ -19,10 +24,64 @@ from core.money import cad
 from donations import selectors as donation_selectors
 from donations.services.fees import fee_schedule
 from front import cache as page_cache
-from front.case_page import case_context
+from front.case_page import CaseFrame, case_context, case_frame
 from front.forms import PRESET_AMOUNTS, DonationForm
 from front.images import Progress
 from front.monthly import monthly_context
+from front.templatetags.live import FRAME_FLAG, marker
+
+# The parts of the campaign page that change with the figures (each a `{% live %}` include in
+# campaign/detail.html): re-rendered for every change. The rest, the *frame* (the story's Markdown,
+# the latest update, the ledger, the form), is rendered once per edit.
+LIVE_BLOCKS = (
+    "campaign/_share_meta.html",
+    "campaign/_progress.html",
+    "campaign/_community.html",
+    "campaign/_final_accounts.html",
+    "campaign/_stages.html",
+    "campaign/_supporters.html",
+    "campaign/_ledger_figures.html",  # inside the ledger: only when the campaign has one
+)
+_SPLIT = "<!--live-split-->"
+# In the frame's key: a deploy that changes what `Frame` holds never reads an older one.
+FRAME_VERSION = "v3"
+
+
+@dataclass(frozen=True)
+class Frame:
+    """The campaign page rendered once per edit, with a marker for each live part, and what the
+    live parts need that only an edit changes."""
+
+    html: str
+    campaign: Campaign
+    values: dict[str, object]  # the frame's values the live parts show too (the ledger, links)
+    case: CaseFrame
+
+
+def figures_context(*, campaign: Campaign, case: CaseFrame | None = None) -> dict[str, object]:
+    """What the live parts show: the totals, the stages' progress, the recent supporters."""
+    totals = donation_selectors.campaign_totals(campaign=campaign)
+    return {
+        "campaign": campaign,
+        "totals": totals,
+        **case_context(campaign=campaign, totals=totals, frame=case),
+        **monthly_context(campaign=campaign, totals=totals),
+        "supporters": donation_selectors.public_gifts_recent(campaign=campaign, limit=5),
+    }
+
+
+def frame_context(*, campaign: Campaign, form: DonationForm | None) -> dict[str, object]:
+    """What the rest of the page shows: changed only by an edit."""
+    return {
+        "campaign": campaign,
+        "fee_schedule": fee_schedule(),
+        **share_context(campaign=campaign),
+        "latest_update": selectors.update_latest(campaign=campaign),
+        "ledger": selectors.ledger_summary(campaign=campaign),
+        "form": form or DonationForm(),
+        "presets": PRESET_AMOUNTS,
+        **example_context(campaign=campaign, form=form),
+    }
 
 
 def campaign_page(
@@ -33,20 +92,10 @@ def campaign_page(
     status: int = 200,
     extra: Mapping[str, object] | None = None,
 ) -> HttpResponse:
-    totals = donation_selectors.campaign_totals(campaign=campaign)
+    """The whole page in one render (signed-in visitors, the form with its errors)."""
     context = {
-        "campaign": campaign,
-        "totals": totals,
-        **case_context(campaign=campaign, totals=totals),
-        **monthly_context(campaign=campaign, totals=totals),
-        "supporters": donation_selectors.public_gifts_recent(campaign=campaign, limit=5),
-        "fee_schedule": fee_schedule(),
-        **share_context(campaign=campaign),
-        "latest_update": selectors.update_latest(campaign=campaign),
-        "ledger": selectors.ledger_summary(campaign=campaign),
-        "form": form or DonationForm(),
-        "presets": PRESET_AMOUNTS,
-        **example_context(campaign=campaign, form=form),
+        **frame_context(campaign=campaign, form=form),
+        **figures_context(campaign=campaign),
         **(extra or {}),
     }
     return render(request, "campaign/detail.html", context, status=status)
@@ -58,18 +107,48 @@ def campaign_page_cached(request: HttpRequest, *, slug: str) -> HttpResponse:
     Signed-in users and URLs with a query string are rendered afresh, so nothing personal or
     attacker-chosen is ever stored for everyone.
     """
-    if not page_cache.enabled() or request.GET or request.user.is_authenticated:
+    if not page_cache.enabled() or request.GET or page_cache.signed_in(request):
         return campaign_page(request, campaign=_campaign_or_404(slug))
     key = page_cache.page_key("detail", slug, translation.get_language() or "")
-
-    def build() -> str:
-        response = campaign_page(
-            request, campaign=_campaign_or_404(slug), extra=page_cache.placeholders()
-        )
-        return response.content.decode()
-
-    html = page_cache.cached(key, build) or ""
+    html = page_cache.cached(key, lambda: campaign_page_render(request, slug=slug)) or ""
     return HttpResponse(page_cache.personalise(html, request))
+
+
+def campaign_page_render(request: HttpRequest, *, slug: str) -> str:
+    """What each change costs: the live parts rendered into the frame, itself rendered once per
+    edit (`page_cache.content_key`), with the per-visitor parts as placeholders."""
+    language = translation.get_language() or ""
+    frame_key = page_cache.content_key("frame", FRAME_VERSION, "detail", slug, language)
+    frame = page_cache.cached_part(frame_key, lambda: _frame_render(request, slug))
+    context = {
+        **frame.values,
+        **figures_context(campaign=frame.campaign, case=frame.case),
+        **page_cache.placeholders(),
+    }
+    html = frame.html
+    parts = _live_template().render(context, request).split(_SPLIT)
+    for name, part in zip(LIVE_BLOCKS, parts, strict=True):
+        html = html.replace(marker(name), part, 1)
+    return html
+
+
+def _frame_render(request: HttpRequest, slug: str) -> Frame:
+    campaign = _campaign_or_404(slug)
+    context = {
+        **frame_context(campaign=campaign, form=None),
+        **page_cache.placeholders(),
+        FRAME_FLAG: True,
+    }
+    html = render_to_string("campaign/detail.html", context, request)
+    # The ledger's figures line shows the hours billed; the share card, the page's links.
+    values = {"ledger": context["ledger"], **share_context(campaign=campaign)}
+    return Frame(html, campaign, values, case_frame(campaign=campaign))
+
+
+@functools.cache
+def _live_template() -> Template:
+    source = _SPLIT.join(f'{{% include "{name}" %}}' for name in LIVE_BLOCKS)
+    return engines["django"].from_string(source)  # type: ignore[return-value]
 
 
 def example_context(*, campaign: Campaign, form: DonationForm | None) -> dict[str, object]:

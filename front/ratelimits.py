@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 
 from django import forms
@@ -182,6 +182,32 @@ def subscribe_limited_response(
         request,
         "campaign/subscribe.html",
         {"campaign": campaign, "subscribe_form": form},
+        status=429,
+    )
+    response["Retry-After"] = str(wait_seconds)
+    return response
+
+
+def busy_response(
+    request: HttpRequest,
+    campaign: Campaign,
+    wait_seconds: int,
+    *,
+    donation: object = None,
+    resubmit: Mapping[str, str] | None = None,
+) -> HttpResponse:
+    """429 "many people are giving right now": the Checkout rate (ours or Stripe's) is reached.
+    "Try again" re-sends the same gift: the pending `donation` (same idempotency key) when one was
+    started, else the form's own fields (`resubmit`), so the donor types nothing again."""
+    fields = [
+        (name, value)
+        for name, value in (resubmit or {}).items()
+        if name != "csrfmiddlewaretoken" and isinstance(value, str)
+    ]
+    response = render(
+        request,
+        "donations/busy.html",
+        {"campaign": campaign, "donation": donation, "fields": fields, "seconds": wait_seconds},
         status=429,
     )
     response["Retry-After"] = str(wait_seconds)

@@ -4,6 +4,7 @@ and docs/deploy.md holds the setup block the deploy tests run (tests/deploy/).""
 
 from __future__ import annotations
 
+import ast
 import os
 import re
 import shlex
@@ -77,6 +78,39 @@ def test_nginx_proxies_to_the_address_gunicorn_binds():
     for header in ("X-Forwarded-For $remote_addr", "X-Forwarded-Proto https", 'Forwarded ""'):
         assert f"proxy_set_header {header};" in site
     assert f"alias {SERVER_FOLDER}/staticfiles/;" in site
+
+
+def _readme_gunicorn_command() -> list[str]:
+    text = (ROOT / "README.md").read_text()
+    blocks = re.findall(r"```sh\n(.*?)```", text, re.S)
+    lines = [line for b in blocks for line in b.splitlines() if line.startswith("gunicorn ")]
+    assert len(lines) == 1, f"README.md should give one gunicorn command, found {lines}"
+    return shlex.split(lines[0].split("#")[0])
+
+
+def _bench_gunicorn_args() -> list[str]:
+    """bench/stack.py's GUNICORN_ARGS, read without importing the harness (it installs signal
+    handlers)."""
+    tree = ast.parse((ROOT / "bench" / "stack.py").read_text())
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "GUNICORN_ARGS":
+            return list(ast.literal_eval(node.value))
+    raise AssertionError("bench/stack.py has no GUNICORN_ARGS")
+
+
+def test_one_gunicorn_command_in_the_readme_the_unit_and_the_bench():
+    readme = _readme_gunicorn_command()
+    assert readme[:3] == ["gunicorn", "--config", "gunicorn.conf.py"], readme
+    unit = shlex.split(unit_setting(UNITS / "fund-web.service", "ExecStart"))
+    unit[0] = unit[0].removeprefix(f"{SERVER_FOLDER}/.venv/bin/")
+    unit = [arg.removeprefix(f"{SERVER_FOLDER}/") for arg in unit]
+    assert readme == unit, "README.md's gunicorn command differs from fund-web.service's"
+    bench = ["gunicorn", *_bench_gunicorn_args()]
+    bind = readme[readme.index("--bind") + 1]
+    assert [arg.replace("{bind}", bind) for arg in bench] == readme
+    # make stack runs the unit's ExecStart (deploy/stack.py reads it); docs/deploy.md gives it.
+    deploy_doc = " ".join((ROOT / "docs" / "deploy.md").read_text().split())
+    assert f"`{shlex.join(readme)}`" in deploy_doc
 
 
 def test_the_setup_block_installs_from_the_lock_and_compiles_french():

@@ -12,7 +12,7 @@ from typing import Any
 import stripe
 from django.conf import settings
 
-from donations.gateway.types import GatewayError, GatewayRefused
+from donations.gateway.types import GatewayBusy, GatewayError, GatewayRefused
 
 logger = logging.getLogger("donations.gateway.stripe")
 
@@ -36,6 +36,8 @@ def client() -> stripe.StripeClient:
     )
 
 
+# Stripe sends no Retry-After with its 429; its advice is to back off and try again shortly.
+RATE_LIMITED_RETRY_SECONDS = 2
 # What Stripe answers to a request it will not start: retrying the same request cannot help.
 REFUSALS = (
     stripe.InvalidRequestError,
@@ -49,6 +51,8 @@ CARD_PARAMS = ("payment_method", "customer")
 
 def _gateway_error(error: stripe.StripeError) -> GatewayError:
     message = str(error.user_message or error) or type(error).__name__
+    if isinstance(error, stripe.RateLimitError):  # nothing created; the same request may retry
+        return GatewayBusy(message, retry_after=RATE_LIMITED_RETRY_SECONDS)
     if isinstance(error, REFUSALS):
         logger.error("Stripe refused a request: %s", message)
         return GatewayRefused(message)

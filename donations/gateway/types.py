@@ -17,6 +17,15 @@ class GatewayRefused(GatewayError):
     and the same request will be refused again until the code or the settings are fixed."""
 
 
+class GatewayBusy(GatewayError):
+    """Stripe refused the request for its rate limit (HTTP 429): nothing was created or charged,
+    and the same request (same idempotency key) may be sent again after `retry_after` seconds."""
+
+    def __init__(self, message: str, *, retry_after: int = 2) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class SignatureError(Exception):
     """A webhook payload whose signature does not verify."""
 

@@ -11,7 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal
 
-from django.db.models import Count, Sum
+from django.db.models import Count, Q, Sum
 from djmoney.money import Money
 
 from campaign.models import Campaign, Stage, StageState
@@ -47,36 +47,54 @@ class StageRow:
         return min(self.percent, Decimal("100"))
 
 
-def _paid_by_pledges(*, campaign: Campaign) -> dict[int, Decimal]:
-    """What each stage's charged pledges still bring: as the totals count them, net of refunds,
-    nothing for a flagged payment or a disputed one (open or lost)."""
-    rows = (
-        Pledge.objects.filter(
-            stage__campaign=campaign,
-            state=PledgeState.CHARGED,
-            donation__state__in=(DonationState.CONFIRMED, DonationState.REFUNDED),
-            donation__flag="",
-        )
-        .exclude(donation__dispute_state__in=(DisputeState.OPEN, DisputeState.LOST))
-        .values_list("stage_id", "donation__amount", "donation__amount_refunded")
-    )
+def _pledge_figures(
+    *, stage_ids: list[int]
+) -> tuple[dict[int, tuple[Decimal, int]], dict[int, Decimal]]:
+    """In one query: what each stage's open pledges promise (amount, count), and what its charged
+    pledges still bring, as the totals count them: net of refunds, nothing for a flagged payment
+    or a disputed one (open or lost)."""
+    counted = Q(
+        state=PledgeState.CHARGED,
+        donation__state__in=(DonationState.CONFIRMED, DonationState.REFUNDED),
+        donation__flag="",
+    ) & ~Q(donation__dispute_state__in=(DisputeState.OPEN, DisputeState.LOST))
+    rows = Pledge.objects.filter(
+        Q(state__in=PLEDGE_OPEN_STATES) | counted, stage_id__in=stage_ids
+    ).values_list("stage_id", "state", "amount", "donation__amount", "donation__amount_refunded")
+    pledged: dict[int, tuple[Decimal, int]] = {}
     paid: dict[int, Decimal] = defaultdict(lambda: ZERO)
-    for stage_id, amount, refunded in rows:
-        paid[stage_id] += max(Decimal(amount) - Decimal(refunded), ZERO)
-    return dict(paid)
+    for stage_id, state, promised, amount, refunded in rows:
+        if state in PLEDGE_OPEN_STATES:
+            total, n = pledged.get(stage_id, (ZERO, 0))
+            pledged[stage_id] = (total + Decimal(promised or 0), n + 1)
+        else:
+            paid[stage_id] += max(Decimal(amount) - Decimal(refunded), ZERO)
+    return pledged, dict(paid)
 
 
-def stage_rows(*, campaign: Campaign, totals: Totals) -> list[StageRow]:
-    stages = list(Stage.objects.filter(campaign=campaign).select_related("campaign"))
+def stages_of(*, campaign: Campaign) -> list[Stage]:
+    return list(Stage.objects.filter(campaign=campaign).select_related("campaign"))
+
+
+def pledges_exist(*, stages: list[Stage]) -> bool:
+    return Pledge.objects.filter(stage_id__in=[s.pk for s in stages]).exists()
+
+
+def stage_rows(
+    *,
+    campaign: Campaign,
+    totals: Totals,
+    stages: list[Stage] | None = None,
+    any_pledge: bool = True,
+) -> list[StageRow]:
+    """`stages`: the campaign's stages when the caller already has them (the campaign page keeps
+    them with the parts it renders once per edit; a stage's edit is such an edit). `any_pledge`
+    False: the caller knows no pledge exists for them (one created is such an edit too)."""
+    if stages is None:
+        stages = stages_of(campaign=campaign)
     if not stages:
         return []
-    open_rows = (
-        Pledge.objects.filter(stage__campaign=campaign, state__in=PLEDGE_OPEN_STATES)
-        .values("stage_id")
-        .annotate(total=Sum("amount"), n=Count("id"))
-    )
-    pledged = {row["stage_id"]: (Decimal(row["total"] or 0), row["n"]) for row in open_rows}
-    paid = _paid_by_pledges(campaign=campaign)
+    pledged, paid = _pledge_figures(stage_ids=[s.pk for s in stages]) if any_pledge else ({}, {})
     general = max(totals.raised.amount - sum(paid.values(), ZERO), ZERO)
     funded = [s for s in stages if s.state in FUNDED_STATES]
     allocated: dict[int, Decimal] = defaultdict(lambda: ZERO)

@@ -26,6 +26,7 @@ from donations.services.checkout import (
     donation_start,
     receipt_mark_sent,
 )
+from donations.services.checkout_rate import checkout_wait_seconds
 from donations.services.disputes import DISPUTE_OUTCOMES
 from donations.services.ledger import (
     CONFIRMABLE,
@@ -78,6 +79,7 @@ __all__ = [
     "OfflineGiftRefused",
     "RefundRefused",
     "checkout_begin",
+    "checkout_wait_seconds",
     "donation_cancel",
     "donation_change",
     "donation_expire",

@@ -16,6 +16,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from core import jobs
+from core.db import commit_without_waiting_for_disk
 from donations import gateway
 from donations.gateway import events
 from donations.models import Donation, DonationState, EventStatus, StripeEvent
@@ -210,6 +211,13 @@ def event_process(*, event_id: int) -> StripeEvent:
     and the periodic sweep picks it up again.
     """
     with transaction.atomic():
+        # The event itself was stored durably on receipt (the webhook's 200 waits for that). Its
+        # processing need not wait for the disk: lost in a database crash, it leaves the event
+        # `received`, and the sweep applies it again (`events_sweep`); a later durable commit
+        # (the receipt's, the next event's) flushes it anyway, since the log is flushed in order.
+        # Waiting held the campaign's counter row locked through every flush: two workers took
+        # turns at the disk's pace, 15-50 events a second (docs/benchmarks.md).
+        commit_without_waiting_for_disk()
         event = StripeEvent.objects.select_for_update().get(pk=event_id)
         if event.status not in (EventStatus.RECEIVED, EventStatus.FAILED):
             return event

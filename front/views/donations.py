@@ -20,6 +20,7 @@ from donations.models import Donation, DonationState
 from front import ratelimits
 from front.forms import DonationForm
 from front.pages import campaign_page
+from front.ratelimits import busy_response
 from front.views import monthly
 
 logger = logging.getLogger(__name__)
@@ -46,6 +47,11 @@ def _checkout_redirect(request: HttpRequest, donation: Donation) -> HttpResponse
             cancel_url=request.build_absolute_uri(cancel),
             locale="fr" if (translation.get_language() or "").startswith("fr") else "en",
         )
+    except gateway.GatewayBusy as error:
+        # Stripe's rate limit: it created nothing. The pending donation stays for "Try again",
+        # which reuses it (same idempotency key); one never retried is expired by reconciliation.
+        logger.warning("Checkout for donation %s rate-limited by Stripe: %s", donation.pk, error)
+        return busy_response(request, donation.campaign, error.retry_after, donation=donation)
     except gateway.GatewayError as error:
         # The pending donation stays: reconciliation finds it if Stripe did open a session, and
         # "Try again" reuses it with the same idempotency key.
@@ -75,6 +81,10 @@ def donate(request: HttpRequest, slug: str) -> HttpResponse:
     wait = ratelimits.donation_wait_seconds(request, count=True)
     if wait:
         return ratelimits.rate_limited_response(request, campaign, wait)
+    busy = 0 if gateway.is_demo() else services.checkout_wait_seconds()
+    if busy:
+        # Before any row is written: a refused start leaves nothing pending.
+        return busy_response(request, campaign, busy, resubmit=request.POST)
     data = form.cleaned_data
     if data.get("frequency") == "monthly":
         response = monthly.monthly_begin(request, campaign=campaign, data=data)
@@ -112,6 +122,9 @@ def checkout_retry(request: HttpRequest, public_id: object) -> HttpResponse:
     wait = ratelimits.donation_wait_seconds(request, count=True)
     if wait:
         return ratelimits.rate_limited_response(request, donation.campaign, wait)
+    busy = services.checkout_wait_seconds()
+    if busy:
+        return busy_response(request, donation.campaign, busy, donation=donation)
     return _checkout_redirect(request, donation)
 
 
