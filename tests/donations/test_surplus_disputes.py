@@ -176,6 +176,24 @@ def test_a_refund_on_its_way_comes_off_a_partial_disputes_rest_once(campaign):
     assert balanced(preview)
 
 
+def test_a_second_payments_refund_on_its_way_takes_nothing_off_the_gift(campaign):
+    gift = confirmed_donation(campaign, "100.00")
+    # A second payment for the same donation (never counted) is being given back.
+    with transaction.atomic():
+        services.ledger.refund_unwanted_payment(
+            donation=gift,
+            payment_intent_id="pi_second",
+            amount=cad("100.00"),
+            reason="Second payment for a donation already paid",
+        )
+
+    preview = surplus.surplus_preview(campaign=campaign, recovered=cad(0))
+
+    assert preview.raised == cad("100.00")
+    assert shares(preview) == {gift.pk: cad("100.00")}
+    assert balanced(preview)
+
+
 @pytest.mark.parametrize(
     ("amount", "refunded", "withdrawn", "on_the_way", "kept", "leaving"),
     [
