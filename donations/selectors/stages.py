@@ -19,12 +19,12 @@ from core.money import cad
 from donations.models import (
     PLEDGE_OPEN_STATES,
     CaseClosure,
-    DisputeState,
     DonationState,
     Pledge,
     PledgeState,
 )
 from donations.selectors.donations import Totals
+from donations.selectors.weights import gift_weight
 
 FUNDED_STATES = (StageState.DONE, StageState.ACTIVE, StageState.FUNDING)
 ZERO = Decimal("0")
@@ -51,24 +51,34 @@ def _pledge_figures(
     *, stage_ids: list[int]
 ) -> tuple[dict[int, tuple[Decimal, int]], dict[int, Decimal]]:
     """In one query: what each stage's open pledges promise (amount, count), and what its charged
-    pledges still bring, as the totals count them: net of refunds, nothing for a flagged payment
-    or a disputed one (open or lost)."""
+    pledges still bring, as the totals count them (`weights.gift_weight`): net of refunds and of
+    what a dispute withdrew, nothing for a flagged payment. A refund on its way still counts here,
+    as in the `raised` total the stages add up to."""
     counted = Q(
         state=PledgeState.CHARGED,
         donation__state__in=(DonationState.CONFIRMED, DonationState.REFUNDED),
         donation__flag="",
-    ) & ~Q(donation__dispute_state__in=(DisputeState.OPEN, DisputeState.LOST))
+    )
     rows = Pledge.objects.filter(
         Q(state__in=PLEDGE_OPEN_STATES) | counted, stage_id__in=stage_ids
-    ).values_list("stage_id", "state", "amount", "donation__amount", "donation__amount_refunded")
+    ).values_list(
+        "stage_id",
+        "state",
+        "amount",
+        "donation__amount",
+        "donation__amount_refunded",
+        "donation__dispute_withdrawn",
+    )
     pledged: dict[int, tuple[Decimal, int]] = {}
     paid: dict[int, Decimal] = defaultdict(lambda: ZERO)
-    for stage_id, state, promised, amount, refunded in rows:
+    for stage_id, state, promised, amount, refunded, withdrawn in rows:
         if state in PLEDGE_OPEN_STATES:
             total, n = pledged.get(stage_id, (ZERO, 0))
             pledged[stage_id] = (total + Decimal(promised or 0), n + 1)
         else:
-            paid[stage_id] += max(Decimal(amount) - Decimal(refunded), ZERO)
+            paid[stage_id] += gift_weight(
+                amount=Decimal(amount), refunded=Decimal(refunded), withdrawn=Decimal(withdrawn)
+            ).weight
     return pledged, dict(paid)
 
 

@@ -10,7 +10,8 @@ and, under the refund rule, splits it over the gifts that count, in exact cents.
 
 How the split works (`split_pro_rata`), in integer cents:
 
-1. Each gift weighs what the donor gave net of refunds (disputed gifts weigh nothing).
+1. Each gift weighs what the donor gave net of refunds, refunds on their way and what a dispute
+   withdrew and Stripe did not give back, never below zero (`selectors.weights`).
 2. If the surplus covers every gift in full, every gift is refunded in full and the rest goes to
    the named cause (nobody gets back more than they gave); a gift smaller than the minimum is not
    refunded (its share would be under the minimum) and its part goes to the cause too.
@@ -50,14 +51,11 @@ from donations.models import (
     ONLINE_CHANNELS,
     CaseClosure,
     ClosureState,
-    DisputeState,
     Donation,
-    DonationState,
-    Refund,
-    RefundStatus,
     ShareState,
     SurplusShare,
 )
+from donations.selectors import weights
 from donations.services import monthly_covered
 from donations.services.refunds import RefundRefused, refund_request
 
@@ -157,48 +155,28 @@ def surplus_preview(*, campaign: Campaign, recovered: Money) -> Preview:
         or Decimal("0")
     )
     # Refunds on their way (asked from the admin, not yet confirmed by Stripe) still count in
-    # `raised`; that money is already leaving, so it is neither surplus nor a gift to share on.
-    on_the_way = {
-        row["donation_id"]: Decimal(row["total"] or 0)
-        for row in Refund.objects.filter(
-            donation__campaign=campaign,
-            donation__flag="",
-            status__in=(RefundStatus.REQUESTED, RefundStatus.SUBMITTED),
-        )
-        # A disputed gift is already out of `raised`: its refund is not taken off twice.
-        .exclude(donation__dispute_state__in=(DisputeState.OPEN, DisputeState.LOST))
-        .values("donation_id")
-        .annotate(total=Sum("amount"))
-    }
-    raised = cad(totals.raised.amount - sum(on_the_way.values(), Decimal("0")))
+    # `raised`; that money is already leaving, so it is neither surplus nor a gift to share on. Only
+    # what the gift still adds to `raised` can leave: on a gift a dispute withdrew, not twice.
+    on_the_way = weights.refunds_on_the_way(campaign=campaign)
+    leaving = weights.donation_weights(
+        Donation.objects.filter(weights.COUNTED, pk__in=list(on_the_way)), on_the_way=on_the_way
+    )
+    raised = cad(totals.raised.amount - sum((w.leaving for w in leaving.values()), Decimal("0")))
     available = raised.amount - totals.fees.amount + recovered.amount - spent.amount
     surplus = cad(max(available, Decimal("0")))
     lines: list[ShareLine] = []
     to_cause = surplus
     if campaign.surplus_rule == "refund" and surplus.amount > 0:
         donations = list(
-            Donation.objects.filter(
-                campaign=campaign,
-                state__in=(DonationState.CONFIRMED, DonationState.REFUNDED),
-                flag="",
+            Donation.objects.filter(weights.COUNTED, campaign=campaign).order_by(
+                "confirmed_at", "pk"
             )
-            .exclude(dispute_state__in=(DisputeState.OPEN, DisputeState.LOST))
-            .order_by("confirmed_at", "pk")
         )
         by_pk = {d.pk: d for d in donations}
+        weighed = weights.donation_weights(donations, on_the_way=on_the_way)
         split = split_pro_rata(
             surplus=_cents(surplus.amount),
-            gifts={
-                d.pk: _cents(
-                    max(
-                        d.amount.amount
-                        - d.amount_refunded.amount
-                        - on_the_way.get(d.pk, Decimal("0")),
-                        Decimal("0"),
-                    )
-                )
-                for d in donations
-            },
+            gifts={pk: _cents(weight.weight) for pk, weight in weighed.items()},
             minimum=_cents(campaign.surplus_minimum.amount),
         )
         lines = [

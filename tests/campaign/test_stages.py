@@ -6,15 +6,16 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from django.db import transaction
 
 from campaign.community import community_share
 from campaign.models import Stage, StageState
 from core.money import cad
-from donations import selectors
+from donations import gateway, selectors
 from donations.models import Pledge, PledgeState
 from donations.selectors import stages as stage_selectors
-from donations.services import stages
-from tests.support.factories import StageFactory, confirmed_donation
+from donations.services import disputes, stages
+from tests.support.factories import PledgeFactory, StageFactory, confirmed_donation
 
 pytestmark = pytest.mark.django_db
 
@@ -182,3 +183,69 @@ def test_french_page_renders_stages_and_the_community_share(client, campaign):
     assert "Préparation du procès" in page
     assert "1\u00a0500,00\u00a0$" in page  # the pledged amount, formatted for Quebec
     assert "46\u00a0000" in page
+
+
+# --- Disputed pledge charges: a charge weighs what Stripe still leaves of it ------------------
+
+
+def disputed_pledge_stages(campaign, status: str, disputed: str) -> tuple[Stage, Stage]:
+    """Answer ($200, done) funded by $150 of ordinary gifts; Motion ($1,000, active) with a
+    $100 pledge charged, then disputed for `disputed` and now in Stripe's `status`."""
+    answer = StageFactory.create(
+        campaign=campaign,
+        title="Answer",
+        estimated_hours=None,
+        flat_amount=cad("200"),
+        state=StageState.DONE,
+        position=1,
+    )
+    motion = StageFactory.create(
+        campaign=campaign,
+        title="Motion",
+        estimated_hours=None,
+        flat_amount=cad("1000"),
+        active=True,
+        position=2,
+    )
+    confirmed_donation(campaign, "150")
+    pledge = PledgeFactory.create(stage=motion, amount=cad("100"), charged=True)
+    assert pledge.donation is not None
+    for step in ("needs_response", status):
+        with transaction.atomic():
+            disputes.dispute_apply(
+                dispute=gateway.Dispute(
+                    dispute_id=f"dp_{pledge.donation.pk}",
+                    payment_intent_id=pledge.donation.payment_intent_id,
+                    charge_id="",
+                    status=step,
+                    amount=cad(disputed),
+                    currency="CAD",
+                )
+            )
+    return answer, motion
+
+
+@pytest.mark.parametrize(
+    ("status", "disputed", "answer", "motion"),
+    [
+        # $30 of the $100 charge withdrawn: its $70 rest stays the Motion's own.
+        ("needs_response", "30", "150.00", "70.00"),
+        ("lost", "30", "150.00", "70.00"),
+        # Appealed: all $100 still withdrawn, the Motion's pledge brings nothing.
+        ("appeal_under_review", "100", "150.00", "0.00"),
+        # Won: Stripe gave it all back, the pledge counts fully.
+        ("won", "100", "150.00", "100.00"),
+    ],
+)
+def test_a_disputed_pledge_charge_weighs_what_stripe_leaves(
+    campaign, status, disputed, answer, motion
+):
+    disputed_pledge_stages(campaign, status, disputed)
+    totals = selectors.campaign_totals(campaign=campaign)
+
+    rows = {r.stage.title: r for r in stage_selectors.stage_rows(campaign=campaign, totals=totals)}
+
+    assert rows["Answer"].raised == cad(answer)
+    assert rows["Motion"].raised == cad(motion)
+    # The stages add up to the campaign's total, disputes and all.
+    assert rows["Answer"].raised + rows["Motion"].raised == totals.raised
