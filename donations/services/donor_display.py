@@ -20,15 +20,8 @@ SHOWN_AS = ("name", "nickname", "anonymous")
 def donation_display_change(
     *, donation: Donation, shown_as: str, display_name: str, show_amount: bool, message: str
 ) -> Donation:
-    if shown_as not in SHOWN_AS:
-        raise ValueError(f"shown_as must be one of {SHOWN_AS}")
     locked = Donation.objects.select_for_update().get(pk=donation.pk)
-    anonymous = shown_as == "anonymous"
-    locked.anonymous = anonymous
-    locked.display_name = "" if anonymous else display_name.strip()
-    locked.show_amount = show_amount
-    locked.message = message.strip()
-    locked.save(update_fields=["anonymous", "display_name", "show_amount", "message"])
+    _choices_save(locked, shown_as, display_name, show_amount, message)
     return locked
 
 
@@ -38,15 +31,8 @@ def monthly_display_change(
 ) -> MonthlyGift:
     """The monthly gift's choices, for its next renewals and for the months already paid (each
     is a donation on the list of supporters; the message shows with the first month only)."""
-    if shown_as not in SHOWN_AS:
-        raise ValueError(f"shown_as must be one of {SHOWN_AS}")
     locked = MonthlyGift.objects.select_for_update().get(pk=gift.pk)
-    anonymous = shown_as == "anonymous"
-    locked.anonymous = anonymous
-    locked.display_name = "" if anonymous else display_name.strip()
-    locked.show_amount = show_amount
-    locked.message = message.strip()
-    locked.save(update_fields=["anonymous", "display_name", "show_amount", "message"])
+    _choices_save(locked, shown_as, display_name, show_amount, message)
     months = list(locked.donations.select_for_update().order_by("created_at", "id"))
     for number, donation in enumerate(months):
         donation.anonymous = locked.anonymous
@@ -55,3 +41,17 @@ def monthly_display_change(
         donation.message = locked.message if number == 0 else ""
         donation.save(update_fields=["anonymous", "display_name", "show_amount", "message"])
     return locked
+
+
+def _choices_save(
+    row: Donation | MonthlyGift, shown_as: str, display_name: str, show_amount: bool, message: str
+) -> None:
+    """How a gift appears, as the donor chose it on their page (save(): the page cache drops)."""
+    if shown_as not in SHOWN_AS:
+        raise ValueError(f"shown_as must be one of {SHOWN_AS}")
+    anonymous = shown_as == "anonymous"
+    row.anonymous = anonymous
+    row.display_name = "" if anonymous else display_name.strip()
+    row.show_amount = show_amount
+    row.message = message.strip()
+    row.save(update_fields=["anonymous", "display_name", "show_amount", "message"])
