@@ -4,7 +4,7 @@ import logging
 from typing import Any
 
 from django.core.exceptions import NON_FIELD_ERRORS
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import translation
@@ -22,12 +22,9 @@ from front.forms import DonationForm
 from front.pages import campaign_page
 from front.ratelimits import busy_response
 from front.views import monthly
+from front.views.checkout_pages import SeeOther, checkout_response
 
 logger = logging.getLogger(__name__)
-
-
-class SeeOther(HttpResponseRedirect):
-    status_code = 303
 
 
 def _donation_or_404(public_id: object) -> Donation:
@@ -40,29 +37,18 @@ def _donation_or_404(public_id: object) -> Donation:
 def _checkout_redirect(request: HttpRequest, donation: Donation) -> HttpResponse:
     thanks = reverse("donations:thanks", kwargs={"public_id": donation.public_id})
     cancel = reverse("donations:cancelled", kwargs={"public_id": donation.public_id})
-    try:
-        checkout = services.checkout_begin(
+    return checkout_response(
+        request,
+        donation.campaign,
+        lambda: services.checkout_begin(
             donation=donation,
             success_url=request.build_absolute_uri(thanks) + "?session_id={CHECKOUT_SESSION_ID}",
             cancel_url=request.build_absolute_uri(cancel),
             locale="fr" if (translation.get_language() or "").startswith("fr") else "en",
-        )
-    except gateway.GatewayBusy as error:
-        # Stripe's rate limit: it created nothing. The pending donation stays for "Try again",
-        # which reuses it (same idempotency key); one never retried is expired by reconciliation.
-        logger.warning("Checkout for donation %s rate-limited by Stripe: %s", donation.pk, error)
-        return busy_response(request, donation.campaign, error.retry_after, donation=donation)
-    except gateway.GatewayError as error:
-        # The pending donation stays: reconciliation finds it if Stripe did open a session, and
-        # "Try again" reuses it with the same idempotency key.
-        logger.error("Checkout for donation %s failed: %s", donation.pk, error)
-        return render(
-            request,
-            "donations/unavailable.html",
-            {"campaign": donation.campaign, "donation": donation},
-            status=503,
-        )
-    return SeeOther(checkout.url)
+        ),
+        what=f"donation {donation.pk}",
+        donation=donation,
+    )
 
 
 @require_POST

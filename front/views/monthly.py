@@ -7,7 +7,7 @@ import logging
 import time
 from typing import Any
 
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import translation
@@ -17,14 +17,11 @@ from django.views.decorators.http import require_http_methods
 from campaign.models import Campaign
 from donations import gateway, selectors, services
 from donations.models import MonthlyGift, MonthlyStatus
+from front.views.checkout_pages import SeeOther, checkout_response
 
 logger = logging.getLogger(__name__)
 
 MONTH_SECONDS = 30 * 24 * 3600
-
-
-class SeeOther(HttpResponseRedirect):
-    status_code = 303
 
 
 def _gift_or_404(public_id: object) -> MonthlyGift:
@@ -51,22 +48,18 @@ def monthly_begin(
         until_covered=data.get("until_covered", False),
     )
     thanks = reverse("donations:monthly_thanks", kwargs={"public_id": gift.public_id})
-    try:
-        checkout = services.monthly_checkout_begin(
+    return checkout_response(
+        request,
+        campaign,
+        lambda: services.monthly_checkout_begin(
             gift=gift,
             success_url=request.build_absolute_uri(thanks) + "?session_id={CHECKOUT_SESSION_ID}",
             cancel_url=request.build_absolute_uri(campaign.get_absolute_url()),
             locale="fr" if (translation.get_language() or "").startswith("fr") else "en",
-        )
-    except gateway.GatewayError as error:
-        logger.error("Checkout for monthly gift %s failed: %s", gift.pk, error)
-        return render(
-            request,
-            "donations/unavailable.html",
-            {"campaign": campaign, "donation": None},
-            status=503,
-        )
-    return SeeOther(checkout.url)
+        ),
+        what=f"monthly gift {gift.pk}",
+        resubmit=request.POST,
+    )
 
 
 def monthly_thanks(request: HttpRequest, public_id: object) -> HttpResponse:

@@ -64,6 +64,21 @@ def test_stripe_429_gives_the_busy_page_and_try_again_reuses_the_donation(
     assert first["headers"]["idempotency-key"] == second["headers"]["idempotency-key"]
 
 
+def test_stripe_429_on_a_monthly_gift_gives_the_busy_page_with_the_form_to_resend(
+    client: Client, campaign: Campaign, donor: dict[str, str], stripe_fake: StripeFake, at: Any
+) -> None:
+    stripe_fake.fail_next(429, "invalid_request_error")
+
+    response = donate(client, campaign, donor, frequency="monthly")
+
+    assert response.status_code == 429
+    assert response["Retry-After"] == "2"
+    html = response.content.decode()
+    assert "Many people are giving right now" in html
+    fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', html))
+    assert fields["frequency"] == "monthly" and fields["email"] == donor["email"]
+
+
 def test_the_busy_page_in_french(
     client: Client, campaign: Campaign, donor: dict[str, str], stripe_fake: StripeFake, at: Any
 ) -> None:
