@@ -6,7 +6,7 @@ cents exist only at the payment gateway's edge (`money_to_cents`, `cents_to_mone
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from typing import TypeVar
 
 from django.db import models
@@ -22,6 +22,14 @@ _M = TypeVar("_M", bound=models.Model)
 def cad(amount: Decimal | int | str) -> Money:
     """A CAD amount, quantized to the cent with explicit half-up rounding."""
     return Money(Decimal(amount).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP), CURRENCY)
+
+
+def goal_percent(raised: Decimal, goal: Decimal) -> Decimal:
+    """Percent of a goal, one decimal, rounded down: $1,499.25 of $1,500 is 99.9%, never "100%"
+    before the goal is met. 0.0 for no goal."""
+    if goal <= 0:
+        return Decimal("0.0")
+    return (raised * 100 / goal).quantize(Decimal("0.1"), ROUND_DOWN)
 
 
 def money_to_cents(amount: Money) -> int:

@@ -109,13 +109,16 @@ def _mismatch(donation: Donation, result: gateway.CheckoutResult) -> str:
 
 
 @transaction.atomic
-def donation_fulfil(*, result: gateway.CheckoutResult) -> Donation:
+def donation_fulfil(*, result: gateway.CheckoutResult, locked: Donation | None = None) -> Donation:
     """Count a completed checkout exactly once. Called by webhooks, the success page and the demo.
 
     `payment_status == "paid"` confirms; a completed but unpaid checkout (bank debits and other
-    delayed methods) waits in `processing` for `async_payment_succeeded`.
+    delayed methods) waits in `processing` for `async_payment_succeeded`. `locked`: the donation,
+    when the caller already holds its row lock in this transaction.
     """
-    donation = donation_locked(donation_ref=result.donation_ref, session_id=result.session_id)
+    donation = locked or donation_locked(
+        donation_ref=result.donation_ref, session_id=result.session_id
+    )
     mismatch = _mismatch(donation, result)
     if mismatch:
         logger.warning("Donation %s flagged: %s", donation.pk, mismatch)

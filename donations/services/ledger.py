@@ -15,8 +15,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
-from django.db.models import F
+from django.db import IntegrityError, transaction
+from django.db.models import F, Model
 from django.utils import timezone
 from djmoney.money import Money
 
@@ -25,8 +25,7 @@ from audit.services import audit_record
 from campaign import services as campaign_services
 from campaign.models import Campaign
 from core import jobs
-from core.money import CURRENCY, cad
-from donations import selectors
+from core.money import CURRENCY, cad, goal_percent
 from donations.models import (
     AmountTally,
     CampaignTotals,
@@ -66,6 +65,18 @@ def totals_for_update(*, campaign_id: int) -> CampaignTotals:
     return totals
 
 
+def _update_or_create(model: type[Model], keys: dict[str, Any], updates: dict[str, Any]) -> None:
+    """Move a counter row by `updates` (F() expressions), creating it (zeroed) the first time.
+
+    The row nearly always exists: one UPDATE, where get_or_create first would cost a SELECT too on
+    every counted gift (and a SAVEPOINT, INSERT and RELEASE the first time either way).
+    """
+    if model._default_manager.filter(**keys).update(**updates):
+        return
+    model._default_manager.get_or_create(**keys)
+    model._default_manager.filter(**keys).update(**updates)
+
+
 def _totals_apply(*, donation: Donation, before: Contribution, after: Contribution) -> None:
     deltas = {
         f.name: getattr(after, f.name) - getattr(before, f.name) for f in fields(Contribution)
@@ -73,7 +84,6 @@ def _totals_apply(*, donation: Donation, before: Contribution, after: Contributi
     if not any(deltas.values()):
         return
     donor_delta = _donor_delta(donation=donation, change=deltas["donations"])
-    totals_for_update(campaign_id=donation.campaign_id)
     updates: dict[str, Any] = {}
     for name in ("gross", "refunded", "disputed", "fees", "offline"):
         if deltas[name]:
@@ -83,7 +93,7 @@ def _totals_apply(*, donation: Donation, before: Contribution, after: Contributi
     if donor_delta:
         updates["donor_count"] = F("donor_count") + donor_delta
     updates["updated_at"] = timezone.now()
-    CampaignTotals.objects.filter(campaign_id=donation.campaign_id).update(**updates)
+    _update_or_create(CampaignTotals, {"campaign_id": donation.campaign_id}, updates)
     _rollups_apply(donation=donation, before=before, after=after, deltas=deltas)
 
 
@@ -93,14 +103,24 @@ def _donor_delta(*, donation: Donation, change: int) -> int:
         return 0
     if not donation.donor_key:
         return change
-    tally, _ = DonorTally.objects.get_or_create(
-        campaign_id=donation.campaign_id, donor_key=donation.donor_key
-    )
-    tally = DonorTally.objects.select_for_update().get(pk=tally.pk)
-    old = tally.counted
-    tally.counted = max(old + change, 0)
-    tally.save(update_fields=["counted"])
-    return int(tally.counted > 0) - int(old > 0)
+    keys: dict[str, Any] = {"campaign_id": donation.campaign_id, "donor_key": donation.donor_key}
+    row = DonorTally.objects.select_for_update().filter(**keys).values_list("pk", "counted").first()
+    if row is None and change > 0:
+        # A new donor (most gifts in a rush): one INSERT; a concurrent first gift of the same
+        # donor makes it fail, and the row is then locked and moved like any other.
+        try:
+            with transaction.atomic():
+                DonorTally.objects.create(**keys, counted=change)
+            return 1
+        except IntegrityError:
+            pass
+    if row is None:
+        tally, _ = DonorTally.objects.get_or_create(**keys)
+        row = DonorTally.objects.select_for_update().values_list("pk", "counted").get(pk=tally.pk)
+    pk, old = row
+    new = max(old + change, 0)
+    DonorTally.objects.filter(pk=pk).update(counted=new)
+    return int(new > 0) - int(old > 0)
 
 
 RELEASED_PLEDGE_FLAG = (
@@ -221,10 +241,18 @@ def refund_unwanted_payment(
 
 
 def milestones_check(*, campaign_id: int) -> list[int]:
-    """Prepare a draft update for each milestone the campaign's total has now crossed."""
-    campaign = Campaign.objects.get(pk=campaign_id)
-    totals = selectors.campaign_totals(campaign=campaign)
-    return campaign_services.milestone_drafts_prepare(campaign=campaign, percent=totals.percent)
+    """Prepare a draft update for each milestone the campaign's total has now crossed.
+
+    Run after every counted gift, so it reads the counter row alone: the page's totals
+    (`selectors.campaign_totals`) also sum the monthly gifts, and were a third of an event's cost.
+    """
+    campaign = Campaign.objects.only("community_goal", "community_goal_currency").get(
+        pk=campaign_id
+    )
+    row = CampaignTotals.objects.filter(campaign_id=campaign_id).first()
+    raised = row.raised.amount if row is not None else Decimal("0")
+    percent = goal_percent(raised, campaign.community_goal.amount)
+    return campaign_services.milestone_drafts_prepare(campaign=campaign, percent=percent)
 
 
 def is_uuid(value: str) -> bool:
@@ -266,7 +294,6 @@ def _rollups_apply(
 ) -> None:
     """Move the day's rollup and the per-amount tally in the same transaction as the totals."""
     day = _rollup_day(donation=donation, gross_changed=bool(deltas["gross"]))
-    DailyRollup.objects.get_or_create(campaign_id=donation.campaign_id, day=day)
     # Plain decimals: the rollup's manager is Django's own (django-money's wrapper is not needed).
     updates: dict[str, Any] = {
         name: F(name) + Decimal(deltas[name])
@@ -276,7 +303,7 @@ def _rollups_apply(
     if deltas["donations"]:
         updates["donation_count"] = F("donation_count") + deltas["donations"]
     if updates:
-        DailyRollup.objects.filter(campaign_id=donation.campaign_id, day=day).update(**updates)
+        _update_or_create(DailyRollup, {"campaign_id": donation.campaign_id, "day": day}, updates)
     kept_before = before.gross - before.refunded if before.donations else None
     kept_after = after.gross - after.refunded if after.donations else None
     if kept_before != kept_after:
@@ -287,9 +314,8 @@ def _rollups_apply(
 
 
 def _tally_move(*, campaign_id: int, amount: Decimal, change: int) -> None:
-    AmountTally.objects.get_or_create(campaign_id=campaign_id, amount=amount)
-    AmountTally.objects.filter(campaign_id=campaign_id, amount=amount).update(
-        count=F("count") + change
+    _update_or_create(
+        AmountTally, {"campaign_id": campaign_id, "amount": amount}, {"count": F("count") + change}
     )
 
 

@@ -63,3 +63,34 @@ def test_an_application_lost_in_a_crash_is_applied_by_the_sweep(
     assert donation.state == DonationState.CONFIRMED
     assert StripeEvent.objects.get().status == EventStatus.PROCESSED
     assert campaign_totals(campaign=campaign).raised.amount == 30
+
+
+def test_a_counted_gift_costs_a_bounded_number_of_statements(
+    client: Any, campaign: Any, stripe_fake: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    """Every counted gift pays this in a rush: the counters move by one UPDATE each (not a SELECT
+    first), the donation is locked once, and the event's payload is not written back."""
+    for n, amount in enumerate(("25", "25")):  # the same amount: its tally row exists
+        _, session_id = start_checkout(client, campaign, amount=amount, email=f"m{n}@example.ca")
+        stored = StripeEvent.objects.create(
+            stripe_id=f"evt_count_{n}",
+            type="checkout.session.completed",
+            payload=completed_event(stripe_fake, session_id),
+        )
+        with CaptureQueriesContext(connection) as captured:
+            event_process(event_id=stored.pk)
+
+    statements = [q["sql"] for q in captured.captured_queries]
+    donation_reads = [s for s in statements if s.startswith('SELECT "donations_donation"')]
+    event_writes = [s for s in statements if s.startswith('UPDATE "donations_stripeevent"')]
+    assert len(donation_reads) == 1
+    assert len(event_writes) == 1 and '"payload"' not in event_writes[0]
+    for table in ("campaigntotals", "dailyrollup", "amounttally"):
+        touching = [s for s in statements if f'"donations_{table}"' in s.split(" WHERE")[0]]
+        assert [s.split(" ")[0] for s in touching] == ["UPDATE"], (table, touching)
+    # The second donor is new: one INSERT into the donor tally (in a savepoint), no get_or_create.
+    tally = [s for s in statements if '"donations_donortally"' in s.split(" WHERE")[0]]
+    assert [s.split(" ")[0] for s in tally] == ["SELECT", "INSERT"]
+    assert len(statements) <= 20, statements
+    assert campaign_totals(campaign=campaign).raised.amount == 50
+    assert campaign_totals(campaign=campaign).donor_count == 2
