@@ -25,7 +25,6 @@ reach the web processes.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -38,11 +37,15 @@ from django.db import transaction
 from django.db.models import Model
 from django.db.models.signals import post_delete, post_save
 from django.http import HttpRequest, HttpResponse
-from django.middleware.csp import get_nonce
-from django.middleware.csrf import CSRF_ALLOWED_CHARS, CSRF_SECRET_LENGTH, get_token
 from django.utils import translation
 
 from core.outages import CACHE_ERRORS
+from front import personal
+from front.personal import (  # re-exported: the pages and the bench fill their pages through here
+    CSRF_PLACEHOLDER,
+    NONCE_PLACEHOLDER,
+    personalise,
+)
 
 logger = logging.getLogger(__name__)
 GENERATION_KEY = "pages:generation"
@@ -53,8 +56,6 @@ CONTENT_KEY = "pages:content"
 PAGE_TTL_SECONDS = 3600
 LOCAL_MAX_ENTRIES = 256
 
-CSRF_PLACEHOLDER = "__CSRF_TOKEN_PLACEHOLDER__"
-NONCE_PLACEHOLDER = "__CSP_NONCE_PLACEHOLDER__"
 
 # How long a process trusts the generation it last read. Reading it costs a Redis round trip per
 # request, as much as the rest of a cached page; profiling showed that wait was half of the page's
@@ -201,6 +202,7 @@ def local_reset() -> None:
     global _generation_seen
     _local.clear()
     _latest.clear()
+    personal.forget()
     _generation_seen = None
 
 
@@ -265,7 +267,7 @@ def cached_response(name: str) -> Callable[[View], View]:
     def decorator(view: View) -> View:
         @wraps(view)
         def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            if not enabled() or request.GET or signed_in(request):
+            if not enabled() or has_query(request) or signed_in(request):
                 return view(request, *args, **kwargs)
             parts = [str(a) for a in args] + [f"{k}={v}" for k, v in sorted(kwargs.items())]
             key = page_key(name, translation.get_language() or "", *parts)
@@ -286,13 +288,16 @@ def cached_response(name: str) -> Callable[[View], View]:
             if entry is None:
                 return fresh[0]
             content, headers = entry
-            if CSRF_PLACEHOLDER.encode() in content or NONCE_PLACEHOLDER.encode() in content:
-                content = personalise(content.decode(), request).encode()
-            return HttpResponse(content, headers=dict(headers))
+            return HttpResponse(personalise(content, request), headers=dict(headers))
 
         return wrapped
 
     return decorator
+
+
+def has_query(request: HttpRequest) -> bool:
+    """Whether the URL has a query string, without parsing it into `request.GET`."""
+    return bool(request.META.get("QUERY_STRING"))
 
 
 def signed_in(request: HttpRequest) -> bool:
@@ -301,51 +306,6 @@ def signed_in(request: HttpRequest) -> bool:
     if settings.SESSION_COOKIE_NAME not in request.COOKIES:
         return False
     return bool(request.user.is_authenticated)
-
-
-def personalise(html: str, request: HttpRequest) -> str:
-    """Fill this visitor's CSRF token and CSP nonce into a cached page."""
-    if CSRF_PLACEHOLDER in html:
-        html = html.replace(CSRF_PLACEHOLDER, csrf_token(request))
-    if NONCE_PLACEHOLDER in html:
-        nonce = get_nonce(request)
-        html = html.replace(NONCE_PLACEHOLDER, str(nonce) if nonce is not None else "")
-    return html
-
-
-_CHAR_INDEX = {c: i for i, c in enumerate(CSRF_ALLOWED_CHARS)}
-_UNIFORM_BELOW = 256 - 256 % len(CSRF_ALLOWED_CHARS)  # 248: bytes below it map uniformly
-
-
-def _random_chars(count: int) -> str:
-    """`count` characters drawn uniformly from CSRF_ALLOWED_CHARS with one read of the OS random
-    generator (rejection sampling: a byte of 248 or more is dropped), where Django's
-    get_random_string makes one read per character."""
-    size = len(CSRF_ALLOWED_CHARS)
-    chars: list[str] = []
-    while len(chars) < count:
-        chars += [CSRF_ALLOWED_CHARS[b % size] for b in os.urandom(count + 8) if b < _UNIFORM_BELOW]
-    return "".join(chars[:count])
-
-
-def csrf_token(request: HttpRequest) -> str:
-    """Django's `get_token` (same secret cookie, same masked token, same request.META flags),
-    drawing its 64 random characters in two OS reads instead of 64 calls: that was a sixth of the
-    cached page's CPU, for every first-time visitor. With CSRF_USE_SESSIONS, Django's own."""
-    if settings.CSRF_USE_SESSIONS:
-        return get_token(request)
-    secret = request.META.get("CSRF_COOKIE")
-    if secret is None:
-        secret = _random_chars(CSRF_SECRET_LENGTH)
-        request.META["CSRF_COOKIE"] = secret
-    request.META["CSRF_COOKIE_NEEDS_UPDATE"] = True
-    mask = _random_chars(CSRF_SECRET_LENGTH)
-    size = len(CSRF_ALLOWED_CHARS)
-    cipher = "".join(
-        CSRF_ALLOWED_CHARS[(_CHAR_INDEX[x] + _CHAR_INDEX[y]) % size]
-        for x, y in zip(secret, mask, strict=True)
-    )
-    return mask + cipher
 
 
 # Models saved often that no public page shows: their writes must not drop the cached pages.

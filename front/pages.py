@@ -107,7 +107,7 @@ def campaign_page_cached(request: HttpRequest, *, slug: str) -> HttpResponse:
     Signed-in users and URLs with a query string are rendered afresh, so nothing personal or
     attacker-chosen is ever stored for everyone.
     """
-    if not page_cache.enabled() or request.GET or page_cache.signed_in(request):
+    if not page_cache.enabled() or page_cache.has_query(request) or page_cache.signed_in(request):
         return campaign_page(request, campaign=_campaign_or_404(slug))
     key = page_cache.page_key("detail", slug, translation.get_language() or "")
     html = page_cache.cached(key, lambda: campaign_page_render(request, slug=slug)) or ""

@@ -15,6 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from campaign.models import Campaign
 from core.money import cad
 from front import cache as page_cache
+from front import personal
 from tests.support.factories import PledgeFactory, StageFactory, UpdateFactory, confirmed_donation
 
 PAGE = "/campaigns/legal-defense-fund/"
@@ -140,15 +141,15 @@ def test_the_fast_csrf_token_is_djangos_format_for_the_cookie_secret(rf: Any) ->
     )
 
     request = rf.get(PAGE)
-    first = page_cache.csrf_token(request)
+    first = personal.csrf_token(request)
     secret = request.META["CSRF_COOKIE"]
     assert request.META["CSRF_COOKIE_NEEDS_UPDATE"] is True
-    second = page_cache.csrf_token(request)  # the same visitor: same secret, a new mask
+    second = personal.csrf_token(request)  # the same visitor: same secret, a new mask
     assert len(first) == len(second) == 64 and first != second
     assert set(first + second + secret) <= set(CSRF_ALLOWED_CHARS)
     assert _unmask_cipher_token(first) == _unmask_cipher_token(second) == secret
     # Every character can come out (uniform over the 62): 2,000 draws miss none.
-    assert set("".join(page_cache._random_chars(32) for _ in range(63))) == set(CSRF_ALLOWED_CHARS)
+    assert set("".join(personal._random_chars(32) for _ in range(63))) == set(CSRF_ALLOWED_CHARS)
 
 
 def test_a_signed_in_visitor_gets_the_page_rendered_for_them(

@@ -61,3 +61,26 @@ def test_totals_json_moves_with_a_partial_refund(client, campaign):
 
 def test_totals_json_of_an_unknown_campaign_is_404(client, db):
     assert client.get("/campaigns/nope/totals.json").status_code == 404
+
+
+def test_totals_json_from_the_page_cache_is_the_same_answer(
+    client, campaign, settings, django_capture_on_commit_callbacks
+):
+    """Kept serialised in the cache (front/views/campaign.py): the same body and headers as the
+    JSON rendered afresh, and a counted gift shows in the next answer."""
+    from front import cache as page_cache
+
+    confirmed_donation(campaign, "25.00", email="a@example.org")
+    url = f"/campaigns/{campaign.slug}/totals.json"
+    fresh = client.get(url)
+    settings.PAGE_CACHE = True
+    page_cache.local_reset()
+    cached = [client.get(url), client.get(url)]
+
+    for response in cached:
+        assert response.content == fresh.content
+        for header in ("Content-Type", "Access-Control-Allow-Origin", "Cache-Control"):
+            assert response[header] == fresh[header]
+    with django_capture_on_commit_callbacks(execute=True):  # the invalidation, on commit
+        confirmed_donation(campaign, "10.00", email="b@example.org")
+    assert client.get(url).json()["raised"] == "35.00"
