@@ -3,8 +3,8 @@
 Reads the environment `python -m bench.run --serve` wrote (bench/results/serve.env), renders the
 page N times through Django's full handler with `?bench=uncached` (the page cache bypassed, as for
 every change), and prints the CPU milliseconds per render and, with `--profile`, cProfile's top
-functions by cumulative time. The figure the bench's "campaign page, uncached render" row reads
-from /proc is the same thing plus gunicorn's share.
+functions by cumulative time (`TOP=120` for more than 45). The figure the bench's "campaign page,
+uncached render" row reads from /proc is the same thing plus gunicorn's share.
 """
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ def main() -> int:
     print(f"uncached render: median {statistics.median(samples):.2f} ms CPU, "
           f"mean {statistics.mean(samples):.2f} ms over {n}")  # fmt: skip
     if profile:
-        pstats.Stats(profile).sort_stats("cumulative").print_stats(45)
+        pstats.Stats(profile).sort_stats("cumulative").print_stats(int(os.environ.get("TOP", "45")))
     return 0
 
 

@@ -32,19 +32,19 @@ from front.templatetags.live import FRAME_FLAG, marker
 
 # The parts of the campaign page that change with the figures (each a `{% live %}` include in
 # campaign/detail.html): re-rendered for every change. The rest, the *frame* (the story's Markdown,
-# the latest update, the ledger, the form), is rendered once per edit.
+# the latest update, the ledger, the form, the final accounts, the stages' texts), is rendered
+# once per edit.
 LIVE_BLOCKS = (
     "campaign/_share_meta.html",
     "campaign/_progress.html",
     "campaign/_community.html",
-    "campaign/_final_accounts.html",
     "campaign/_stages.html",
     "campaign/_supporters.html",
     "campaign/_ledger_figures.html",  # inside the ledger: only when the campaign has one
 )
 _SPLIT = "<!--live-split-->"
 # In the frame's key: a deploy that changes what `Frame` holds never reads an older one.
-FRAME_VERSION = "v3"
+FRAME_VERSION = "v4"
 
 
 @dataclass(frozen=True)
@@ -70,12 +70,17 @@ def figures_context(*, campaign: Campaign, case: CaseFrame | None = None) -> dic
     }
 
 
-def frame_context(*, campaign: Campaign, form: DonationForm | None) -> dict[str, object]:
+def frame_context(
+    *, campaign: Campaign, form: DonationForm | None, case: CaseFrame
+) -> dict[str, object]:
     """What the rest of the page shows: changed only by an edit."""
     return {
         "campaign": campaign,
         "fee_schedule": fee_schedule(),
         **share_context(campaign=campaign),
+        **links_context(campaign=campaign),
+        "closure": case.closure,
+        "case_stages": case.stages,
         "latest_update": selectors.update_latest(campaign=campaign),
         "ledger": selectors.ledger_summary(campaign=campaign),
         "form": form or DonationForm(),
@@ -93,9 +98,10 @@ def campaign_page(
     extra: Mapping[str, object] | None = None,
 ) -> HttpResponse:
     """The whole page in one render (signed-in visitors, the form with its errors)."""
+    case = case_frame(campaign=campaign)
     context = {
-        **frame_context(campaign=campaign, form=form),
-        **figures_context(campaign=campaign),
+        **frame_context(campaign=campaign, form=form, case=case),
+        **figures_context(campaign=campaign, case=case),
         **(extra or {}),
     }
     return render(request, "campaign/detail.html", context, status=status)
@@ -134,15 +140,20 @@ def campaign_page_render(request: HttpRequest, *, slug: str) -> str:
 
 def _frame_render(request: HttpRequest, slug: str) -> Frame:
     campaign = _campaign_or_404(slug)
+    case = case_frame(campaign=campaign)
     context = {
-        **frame_context(campaign=campaign, form=None),
+        **frame_context(campaign=campaign, form=None, case=case),
         **page_cache.placeholders(),
         FRAME_FLAG: True,
     }
     html = render_to_string("campaign/detail.html", context, request)
-    # The ledger's figures line shows the hours billed; the share card, the page's links.
-    values = {"ledger": context["ledger"], **share_context(campaign=campaign)}
-    return Frame(html, campaign, values, case_frame(campaign=campaign))
+    # The ledger's figures line shows the hours billed; the share card and supporters, links.
+    values = {
+        "ledger": context["ledger"],
+        **share_context(campaign=campaign),
+        **links_context(campaign=campaign),
+    }
+    return Frame(html, campaign, values, case)
 
 
 @functools.cache
@@ -173,6 +184,11 @@ def share_context(*, campaign: Campaign) -> dict[str, str]:
         "badge_svg_url": url("campaign:badge_svg"),
         "badge_png_url": url("campaign:badge_png"),
     }
+
+
+def links_context(*, campaign: Campaign) -> dict[str, str]:
+    """The page's own links the live parts show, resolved once per edit rather than per change."""
+    return {"supporters_url": reverse("campaign:supporters", kwargs={"slug": campaign.slug})}
 
 
 def progress_picture(*, campaign: Campaign, totals: donation_selectors.Totals) -> Progress:

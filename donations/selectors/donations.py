@@ -14,6 +14,7 @@ from djmoney.money import Money
 from campaign.models import Campaign
 from core.money import cad
 from donations.models import CampaignTotals, Donation, DonationState, MonthlyGift, MonthlyStatus
+from donations.selectors import prepared
 
 PUBLIC_STATES = (DonationState.CONFIRMED,)
 
@@ -59,17 +60,31 @@ def _monthly(aggregate: Any) -> Subquery:
     return Subquery(active.annotate(figure=aggregate).values("figure")[:1])
 
 
+# What the page reads of the counter row (CampaignTotals.raised and .net are computed from them).
+_TOTALS_COLUMNS = (
+    *("gross", "refunded", "disputed", "fees", "offline", "donor_count", "donation_count"),
+    *("monthly_n", "monthly_sum"),
+)
+_ZERO = Decimal("0")
+
+
 def campaign_totals(*, campaign: Campaign) -> Totals:
-    found = (
-        CampaignTotals.objects.filter(campaign_id=campaign.pk)
-        .annotate(
-            monthly_n=_monthly(Count("pk")),
-            monthly_sum=_monthly(Sum("amount", output_field=DecimalField())),
+    def query() -> QuerySet[CampaignTotals, tuple[Any, ...]]:
+        return (
+            CampaignTotals.objects.filter(campaign_id=campaign.pk)
+            .annotate(
+                monthly_n=_monthly(Count("pk")),
+                monthly_sum=_monthly(Sum("amount", output_field=DecimalField())),
+            )
+            .values_list(*_TOTALS_COLUMNS)
         )
-        .first()
+
+    found = prepared.rows(("campaign_totals", campaign.pk), query)
+    # No row yet: a campaign nobody has given to.
+    gross, refunded, disputed, fees, offline, donors, donations, monthly_n, monthly_sum = (
+        found[0] if found else (_ZERO,) * 5 + (0, 0, None, None)
     )
-    row: CampaignTotals = found if found is not None else CampaignTotals(campaign_id=campaign.pk)
-    raised = row.raised
+    raised = cad(gross - refunded - disputed)
     goal = campaign.community_goal
     if goal.amount > 0:
         # Rounded down: $1,499.25 of $1,500 is 99.9%, never "100%" before the goal is met.
@@ -77,15 +92,15 @@ def campaign_totals(*, campaign: Campaign) -> Totals:
     else:
         percent = Decimal("0.0")
     return Totals(
-        gross=cad(row.gross.amount),
-        refunded=cad(row.refunded.amount),
-        disputed=cad(row.disputed.amount),
-        fees=cad(row.fees.amount),
-        offline=cad(row.offline.amount),
+        gross=cad(gross),
+        refunded=cad(refunded),
+        disputed=cad(disputed),
+        fees=cad(fees),
+        offline=cad(offline),
         raised=raised,
-        net=row.net,
-        donor_count=row.donor_count,
-        donation_count=row.donation_count,
+        net=cad(raised.amount - fees),
+        donor_count=donors,
+        donation_count=donations,
         community_goal=cad(goal.amount),
         legal_cost=cad(campaign.legal_cost.amount),
         hourly_rate=cad(campaign.hourly_rate.amount),
@@ -94,8 +109,8 @@ def campaign_totals(*, campaign: Campaign) -> Totals:
         bar_percent=min(percent, Decimal("100")).quantize(Decimal("0.1"), ROUND_DOWN),
         hours_funded=campaign.hours_for(raised),
         minutes_funded=campaign.minutes_for(raised),
-        monthly_supporters=int(getattr(row, "monthly_n", None) or 0),
-        monthly_amount=cad(getattr(row, "monthly_sum", None) or Decimal("0")),
+        monthly_supporters=int(monthly_n or 0),
+        monthly_amount=cad(monthly_sum or _ZERO),
     )
 
 
@@ -117,13 +132,30 @@ class PublicGift:
 
 
 def public_gift(donation: Donation) -> PublicGift:
-    anonymous = donation.anonymous or not donation.display_name.strip()
+    return _public_gift(
+        donation.display_name,
+        donation.anonymous,
+        donation.show_amount,
+        donation.amount.amount,
+        donation.message,
+        donation.message_hidden,
+    )
+
+
+def _public_gift(
+    display_name: str,
+    anonymous: bool,
+    show_amount: bool,
+    amount: Decimal,
+    message: str,
+    message_hidden: bool,
+) -> PublicGift:
+    # A gift without a name reads "Anonymous" but shows its amount if the donor chose to.
+    nameless = anonymous or not display_name.strip()
     return PublicGift(
-        name="" if anonymous else donation.display_name.strip(),
-        amount=cad(donation.amount.amount)
-        if donation.show_amount and not donation.anonymous
-        else None,
-        message="" if donation.message_hidden else donation.message.strip(),
+        name="" if nameless else display_name.strip(),
+        amount=cad(amount) if show_amount and not anonymous else None,
+        message="" if message_hidden else message.strip(),
     )
 
 
@@ -143,8 +175,16 @@ def _wall_queryset(*, campaign: Campaign) -> QuerySet[Donation]:
     )
 
 
+_GIFT_COLUMNS = ("display_name", "anonymous", "show_amount", "amount", "message", "message_hidden")
+
+
 def public_gifts_recent(*, campaign: Campaign, limit: int = 5) -> list[PublicGift]:
-    return [public_gift(d) for d in _wall_queryset(campaign=campaign)[:limit]]
+    def query() -> QuerySet[Donation, tuple[Any, ...]]:
+        return _wall_queryset(campaign=campaign).values_list(*_GIFT_COLUMNS)[:limit]
+
+    return [
+        _public_gift(*row) for row in prepared.rows(("gifts_recent", campaign.pk, limit), query)
+    ]
 
 
 WALL_PAGE_SIZE = 50

@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal
+from typing import Any
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 from djmoney.money import Money
 
 from campaign.models import Campaign, Stage, StageState
@@ -23,6 +24,7 @@ from donations.models import (
     Pledge,
     PledgeState,
 )
+from donations.selectors import prepared
 from donations.selectors.donations import Totals
 from donations.selectors.weights import gift_weight
 
@@ -59,16 +61,21 @@ def _pledge_figures(
         donation__state__in=(DonationState.CONFIRMED, DonationState.REFUNDED),
         donation__flag="",
     )
-    rows = Pledge.objects.filter(
-        Q(state__in=PLEDGE_OPEN_STATES) | counted, stage_id__in=stage_ids
-    ).values_list(
-        "stage_id",
-        "state",
-        "amount",
-        "donation__amount",
-        "donation__amount_refunded",
-        "donation__dispute_withdrawn",
-    )
+
+    def query() -> QuerySet[Pledge, tuple[Any, ...]]:
+        return Pledge.objects.filter(
+            Q(state__in=PLEDGE_OPEN_STATES) | counted, stage_id__in=stage_ids
+        ).values_list(
+            "stage_id",
+            "state",
+            "amount",
+            "donation__amount",
+            "donation__amount_refunded",
+            "donation__dispute_withdrawn",
+        )
+
+    # Read for every change of a campaign with pledges: compiled once (see prepared.py).
+    rows = prepared.rows(("stage_pledges", tuple(stage_ids)), query)
     pledged: dict[int, tuple[Decimal, int]] = {}
     paid: dict[int, Decimal] = defaultdict(lambda: ZERO)
     for stage_id, state, promised, amount, refunded, withdrawn in rows:

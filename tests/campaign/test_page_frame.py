@@ -5,6 +5,7 @@ re-renders the figures alone."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -125,13 +126,84 @@ def test_the_cached_page_is_the_page_rendered_in_one_go(
     settings.PAGE_CACHE = False
     whole = page(Client())
 
-    def normalise(html: str) -> str:
-        import re
+    assert _normalise(cached) == _normalise(whole)
 
-        html = re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "TOKEN", html)
-        return re.sub(r'nonce="[^"]*"', "NONCE", html)
 
-    assert normalise(cached) == normalise(whole)
+def _normalise(html: str) -> str:
+    html = re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "TOKEN", html)
+    return re.sub(r'nonce="[^"]*"', "NONCE", html)
+
+
+def _every_kind_of_stage(campaign: Campaign) -> None:
+    """Stages in each state and with each notice, titles that need escaping, a pledge, a ledger,
+    a community size, monthly gifts and two milestones passed: every branch of the live parts."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from campaign.models import StageState
+    from tests.support.factories import LegalCostFactory
+    from tests.support.factories.monthly import MonthlyGiftFactory
+
+    campaign.member_count = 4600
+    campaign.save()
+    StageFactory.create(
+        campaign=campaign, title="Answer & \"reply\"", title_fr="Réponse à l'avis",
+        description="Two <b>letters</b>\nand a call.", done=True, position=1,
+    )  # fmt: skip
+    StageFactory.create(campaign=campaign, title="Motion", funding=True, position=2)
+    trial = StageFactory.create(campaign=campaign, title="Trial", position=3)
+    PledgeFactory.create(stage=trial, amount=cad("75.00"))
+    StageFactory.create(campaign=campaign, title="Appeal", all_or_nothing_target=True, position=4)
+    StageFactory.create(
+        campaign=campaign, title="Late", all_or_nothing_target=True, position=5,
+        deadline_missed_at=timezone.now(), pledge_deadline=timezone.now() - timedelta(days=1),
+    )  # fmt: skip
+    StageFactory.create(campaign=campaign, title="Dropped", cancelled=True, position=6)
+    StageFactory.create(
+        campaign=campaign, title="Flat", estimated_hours=None, flat_amount=cad("900.00"),
+        state=StageState.POSSIBLE, position=7,
+    )  # fmt: skip
+    LegalCostFactory.create(campaign=campaign)
+    MonthlyGiftFactory.create(campaign=campaign, active=True, amount=cad("30.00"))
+    confirmed_donation(campaign, "800.00", email="c@example.ca", display_name="Cé & <Co>")
+    confirmed_donation(campaign, "5.00", email="d@example.ca", anonymous=True, display_name="")
+
+
+@pytest.mark.parametrize("prefix", ["", "/fr"])
+def test_every_live_part_is_the_page_rendered_in_one_go(
+    page_cache_on: None, campaign: Campaign, settings: Any, prefix: str
+) -> None:
+    """In English and in French: the stages' texts and notices rendered once per edit, the
+    progress label and milestones computed in Python, each the same as the template made them."""
+    _every_kind_of_stage(campaign)
+    cached = Client().get(prefix + PAGE).content.decode()
+    settings.PAGE_CACHE = False
+    whole = Client().get(prefix + PAGE).content.decode()
+    assert _normalise(cached) == _normalise(whole)
+    assert cached.count('class="stage stage-') == 7
+    french = prefix == "/fr"
+    # 805 of 1,500: two milestones passed, the labels in the page's language.
+    assert cached.count('<li class="reached">') == 2
+    assert ("50\u00a0% atteint" if french else "50% reached") in cached
+    assert ("1 promesse" if french else "1 pledge") in cached
+    assert ("Réponse à l&#x27;avis" if french else "Answer &amp; &quot;reply&quot;") in cached
+    assert "Two &lt;b&gt;letters&lt;/b&gt;<br>and a call." in cached
+
+
+def test_the_final_accounts_are_the_page_rendered_in_one_go(
+    page_cache_on: None, campaign: Campaign, settings: Any
+) -> None:
+    """Kept with the frame (a closure and a stage's spending are both edits): the same lines,
+    each stage's spending included, as the page rendered whole."""
+    from tests.support.factories import CaseClosureFactory
+
+    _every_kind_of_stage(campaign)
+    CaseClosureFactory.create(campaign=campaign, cause="")
+    cached = page(Client())
+    assert 'data-field="final-spent">' in cached and "Final accounts" in cached
+    settings.PAGE_CACHE = False
+    assert _normalise(cached) == _normalise(page(Client()))
 
 
 def test_the_fast_csrf_token_is_djangos_format_for_the_cookie_secret(rf: Any) -> None:
