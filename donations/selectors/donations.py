@@ -12,7 +12,7 @@ from django.db.models import Count, DecimalField, OuterRef, QuerySet, Subquery, 
 from djmoney.money import Money
 
 from campaign.models import Campaign
-from core.money import cad
+from core.money import cad, goal_percent
 from donations.models import CampaignTotals, Donation, DonationState, MonthlyGift, MonthlyStatus
 from donations.selectors import prepared
 
@@ -86,11 +86,7 @@ def campaign_totals(*, campaign: Campaign) -> Totals:
     )
     raised = cad(gross - refunded - disputed)
     goal = campaign.community_goal
-    if goal.amount > 0:
-        # Rounded down: $1,499.25 of $1,500 is 99.9%, never "100%" before the goal is met.
-        percent = (raised.amount * 100 / goal.amount).quantize(Decimal("0.1"), ROUND_DOWN)
-    else:
-        percent = Decimal("0.0")
+    percent = goal_percent(raised.amount, goal.amount)
     return Totals(
         gross=cad(gross),
         refunded=cad(refunded),
