@@ -38,3 +38,21 @@ def test_a_page_without_slots_is_served_as_it_is(rf: Any) -> None:
     assert page_cache.personalise(b"<p>badge</p>", request) == b"<p>badge</p>"
     assert page_cache.personalise("<p>badge</p>", request) == b"<p>badge</p>"
     assert "CSRF_COOKIE" not in request.META  # no token drawn, so no cookie set
+
+
+def test_random_characters_are_never_shared_with_a_forked_worker() -> None:
+    """The characters come from a per-thread block of the OS generator's output: a process forked
+    from this one (gunicorn's workers) starts with none of it, so no two workers hand out the same
+    tokens."""
+    import os
+
+    page_cache._random_chars(32)  # this thread now holds the rest of a block
+    parent_next = page_cache._random_chars(32)
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report whether it inherited any of the block, then leave at once
+        os.write(write, b"inherited" if getattr(page_cache._stock, "chars", b"") else b"empty")
+        os._exit(0)
+    os.waitpid(pid, 0)
+    assert os.read(read, 16) == b"empty"
+    assert page_cache._random_chars(32) != parent_next
