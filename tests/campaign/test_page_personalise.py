@@ -43,16 +43,23 @@ def test_a_page_without_slots_is_served_as_it_is(rf: Any) -> None:
 def test_random_characters_are_never_shared_with_a_forked_worker() -> None:
     """The characters come from a per-thread block of the OS generator's output: a process forked
     from this one (gunicorn's workers) starts with none of it, so no two workers hand out the same
-    tokens."""
-    import os
+    tokens. Forked from a fresh, single-threaded interpreter, as gunicorn's master is."""
+    import subprocess
+    import sys
 
-    page_cache._random_chars(32)  # this thread now holds the rest of a block
-    parent_next = page_cache._random_chars(32)
-    read, write = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: report whether it inherited any of the block, then leave at once
-        os.write(write, b"inherited" if getattr(page_cache._stock, "chars", b"") else b"empty")
-        os._exit(0)
-    os.waitpid(pid, 0)
-    assert os.read(read, 16) == b"empty"
-    assert page_cache._random_chars(32) != parent_next
+    script = """
+import os
+from front import personal
+personal._random_chars(32)  # this thread now holds the rest of a block
+read, write = os.pipe()
+pid = os.fork()
+if pid == 0:
+    os.write(write, b"inherited" if getattr(personal._stock, "chars", b"") else b"empty")
+    os._exit(0)
+os.waitpid(pid, 0)
+print(os.read(read, 16).decode(), len(personal._stock.chars) > 0)
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert done.stdout.split() == ["empty", "True"], done.stderr

@@ -84,3 +84,19 @@ def test_totals_json_from_the_page_cache_is_the_same_answer(
     with django_capture_on_commit_callbacks(execute=True):  # the invalidation, on commit
         confirmed_donation(campaign, "10.00", email="b@example.org")
     assert client.get(url).json()["raised"] == "35.00"
+
+
+def test_totals_json_is_the_same_without_and_with_the_language_prefix(client, campaign):
+    """Resolved before the language-prefixed patterns (config/urls.py): the address
+    `campaign:totals_json` names, and the French one, give the same JSON."""
+    from django.urls import resolve, reverse
+
+    confirmed_donation(campaign, "25.00", email="a@example.org")
+    url = reverse("campaign:totals_json", kwargs={"slug": campaign.slug})
+    assert url == f"/campaigns/{campaign.slug}/totals.json"
+    assert resolve(url).namespace == ""  # the language-free route, first
+    english, french = client.get(url), client.get(f"/fr{url}")
+    assert english.status_code == french.status_code == 200
+    assert english.json() == french.json()
+    assert english.json()["raised"] == "25.00"
+    assert client.get("/campaigns/no-such-campaign/totals.json").status_code == 404
