@@ -225,6 +225,9 @@ CELERY_TASK_EAGER_PROPAGATES = False
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Stripe's events before anything else queued (receipts, fees, an update's 46,000 emails): see
+# config/celery.py's `task_route`.
+CELERY_TASK_ROUTES = ("config.celery.task_route",)
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_RESULT_BACKEND = None

@@ -47,7 +47,7 @@ STUCK_AFTER = timedelta(minutes=10)
 # --- Payments ----------------------------------------------------------------------------------
 
 
-@shared_task(bind=True, base=RetryingTask)
+@shared_task(bind=True, base=RetryingTask)  # sent first in line: CELERY_TASK_ROUTES
 def process_stripe_event(self: RetryingTask, event_id: int) -> str:
     """Short first steps: an event that outran the payment it refers to (a dispute or refund
     before the completion) usually succeeds seconds later; the periodic sweep is the backstop."""
