@@ -31,6 +31,7 @@ def test_an_event_queued_last_is_taken_first() -> None:
                 message.ack()
         finally:
             waiting.clear()
+            waiting.queue.delete()  # and its binding: nothing left in the broker
             waiting.close()
 
     assert taken[0] == "donations.tasks.process_stripe_event"
