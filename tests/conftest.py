@@ -16,6 +16,7 @@ from django.test import Client
 
 from campaign.models import Campaign
 from config.celery import app as celery_app
+from donations.services import checkout_rate
 from testing.stripe_fake import StripeFake
 from tests.support import stripe_contract
 from tests.support.factories import CampaignFactory, UserFactory
@@ -65,6 +66,7 @@ def _isolated_settings(settings: Any) -> None:
     # test may reach the next; and the page cache (on by default when CACHE_URL is set, as in CI's
     # second pass) is off unless a test of it turns it on, so both passes test the same thing.
     cache.clear()
+    checkout_rate._local.clear()  # the limiter's own log, kept while the cache is not Redis
     settings.PAGE_CACHE = False
     # Donation rate limits would trip over tests that donate many times; their own tests
     # (tests/security/test_card_testing.py) turn them on with a cleared cache.
