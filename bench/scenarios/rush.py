@@ -6,24 +6,27 @@ endpoint, as Stripe does), then delivers each one's signed `checkout.session.com
 two Celery workers count them. A watcher reads the campaign page as a visitor every
 `POLL_SECONDS` and notes the total it shows.
 
-The floor is measured in the same round under the same rush: each round's rush runs through a
-floor run, the page's run and a floor run (A B A), so the ratio says what the page costs while
-gifts are counted (the issue's concern: a change made every process render the page again), not
-how much of two CPUs the gifts themselves leave. The page against a quiet floor (runs before and
-after the rush) is reported beside it.
+The floor is measured in the same round under the same rush: each round's rush runs through
+short floor and page runs in turn (A B A B A B A B A, 2 s each), so the ratio says what the page
+costs while gifts are counted (the issue's concern: a change made every process render the page
+again), not how much of two CPUs the gifts themselves leave; the turns are short because the
+rush's own load comes in waves (the starts retried after a 429, the workers' backlog), which
+one long run of each would catch on one side only. The page against a quiet floor (runs before
+and after the rush) is reported beside it.
 
 Reported: the campaign page's throughput during the rush as a ratio to the floor; for every gift,
 the delay from its webhook's 200 to the first page showing a total that includes it (gifts are
 taken in the order of their 200s: the total shown must reach the sum of every gift acknowledged
 up to that one); the starts refused by our Checkout rate limit (429 to the donor, tried again after
-its Retry-After, as a donor would) and by the fake (Stripe's 429, which must stay at 0); and the
-totals checked exactly at the end.
+its Retry-After and up to a second more, as a donor would) and by the fake (Stripe's 429, which
+must stay at 0); and the totals checked exactly at the end.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import random
 import re
 import threading
 import time
@@ -37,12 +40,14 @@ from typing import Any
 
 from bench import procs
 from bench.config import CONNECTIONS, RESULTS, WEBHOOK_SECRET, Config, Report, log
-from bench.load import median
+from bench.load import Run, median
 from bench.measure import check_totals, floor_between, floor_run, http_get, measured
 from bench.scenarios.donations import csrf_for
 from bench.stack import Stack
 
 RUSH_RATE = 20  # donations started a second
+TURNS = 9  # floor, page, floor, … floor: 5 floor runs and 4 of the page in each round
+SEGMENT_SECONDS = 2.0
 POLL_SECONDS = 0.05
 RAISED = re.compile(rb'data-field="raised">([^<]+)<')
 
@@ -100,7 +105,9 @@ def _give(stack: Stack, slug: str, n: int, tag: str, cookie: str, token: str, rn
             break
         with rnd.lock:
             rnd.busy += 1
-        time.sleep(float(answer.get("Retry-After") or 1))  # as the page asks the donor
+        # As the page asks the donor, who clicks "Try again" some time within the next second
+        # (donors told "1 second" together do not all click at the same millisecond).
+        time.sleep(float(answer.get("Retry-After") or 1) + random.random())  # noqa: S311
     location = answer.get("Location") or ""
     if status != 303 or "/c/pay/" not in location:
         rnd.failed.append(f"start {n}: HTTP {status}")
@@ -168,13 +175,28 @@ def visibility_delays(rnd: Round, baseline: Decimal) -> list[float]:
     return delays
 
 
+def joined(runs: list[Run]) -> Run:
+    """Runs of one URL taken in turns, as one: their requests over their seconds; the median of
+    their percentiles."""
+    requests = sum(r.requests for r in runs)
+    return Run(
+        requests=requests,
+        seconds=sum(r.seconds for r in runs),
+        p50_ms=median([r.p50_ms for r in runs]),
+        p99_ms=median([r.p99_ms for r in runs]),
+        status_errors=sum(r.status_errors for r in runs),
+        socket_errors=sum(r.socket_errors for r in runs),
+        cpu_ms=sum(r.cpu_ms * r.requests for r in runs) / requests if requests else 0.0,
+    )
+
+
 def rush(report: Report, stack: Stack, config: Config, campaign: Any) -> None:
     from bench.seed import true_sums
 
-    # Each wrk run lasts `segment`; the rush lasts a warm-up second and three of them: the floor,
-    # the page, the floor again, all under the same gifts (A B A).
-    segment = float(config.seconds)
-    seconds = 1.0 + 3 * segment
+    # Each wrk run lasts `segment`; the rush lasts a warm-up second and TURNS of them, the floor
+    # and the page in turn, starting and ending with the floor, all under the same gifts.
+    segment = SEGMENT_SECONDS
+    seconds = 1.0 + TURNS * segment
     cookie, token = csrf_for(stack, campaign.slug)
     ratios, quiet_ratios, rps, p99s, floor_p99s = [], [], [], [], []
     busy, refused_by_stripe = 0, 0
@@ -208,10 +230,13 @@ def rush(report: Report, stack: Stack, config: Config, campaign: Any) -> None:
         driver_before = time.process_time()
         driver.start()
         time.sleep(1.0)  # the driver at its pace before anything is measured
-        rush_before = measured(stack, stack.base + "/bench/floor/", segment)
-        run = measured(stack, stack.base + f"/campaigns/{campaign.slug}/", segment)
-        rush_after = measured(stack, stack.base + "/bench/floor/", segment)
+        floors: list[Run] = []
+        pages: list[Run] = []
+        for turn in range(TURNS):
+            path = "/bench/floor/" if turn % 2 == 0 else f"/campaigns/{campaign.slug}/"
+            (floors if turn % 2 == 0 else pages).append(measured(stack, stack.base + path, segment))
         driver.join()
+        floor, run = joined(floors), joined(pages)
         # Until the page shows every gift acknowledged (the workers may still be catching up).
         expected = baseline + sum(amount for _, amount in rnd.acked)
         deadline = time.monotonic() + 60
@@ -225,8 +250,7 @@ def rush(report: Report, stack: Stack, config: Config, campaign: Any) -> None:
         page_requests += run.requests + len(rnd.shown)
         quiet = floor_between(quiet_before, floor_run(stack, config))
         # The floor's own CPU while it was measured under the rush, at its quiet cost per request.
-        floor_cpu += (rush_before.requests + rush_after.requests) * quiet.cpu_ms / 1000
-        floor = floor_between(rush_before, rush_after)
+        floor_cpu += sum(f.requests for f in floors) * quiet.cpu_ms / 1000
         round_delays = visibility_delays(rnd, baseline)
         delays += round_delays
         busy += rnd.busy
@@ -302,5 +326,5 @@ def rush(report: Report, stack: Stack, config: Config, campaign: Any) -> None:
         f"{refused_by_stripe} 429s from the fake; the site's own limit asked {busy} starts to "
         "retry",
     )
-    time.sleep(1.5)  # every process reads the new generation (it trusts one for a second)
+    time.sleep(1.0)  # every process reads the new generation (it trusts one for half a second)
     check_totals(report, stack, campaign, "after the rush")

@@ -127,7 +127,7 @@ def webhooks(report: Report, stack: Stack, config: Config, campaign: Any) -> flo
         f"{median(accepted_rates):.0f} events/s = {ratio:.2f} × floor; by CPU per request "
         f"{median(cpu_ratios):.2f} × floor",
     )
-    time.sleep(1.5)  # every process reads the new generation (it trusts one for a second)
+    time.sleep(1.0)  # every process reads the new generation (it trusts one for half a second)
     check_totals(report, stack, campaign, "after the webhook bursts")
     return median(processed_rates)
 
